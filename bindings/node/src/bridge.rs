@@ -1,0 +1,272 @@
+//! The event bridge: Rust→JS events in batches through one long-lived threadsafe function.
+//!
+//! Theory of operation. Drivers on the runtime's workers call [`BridgeInner::push`]. The
+//! event goes onto a mutex-guarded queue; only the push that flips the atomic
+//! `scheduled` flag from false to true calls the threadsafe function. On the JS thread
+//! the call's converter clears the flag, takes the whole queue and hands JS one flat
+//! array `[id, kind, payload, id, kind, payload, …]`, so one libuv wake-up and one JS
+//! call carry every event that arrived meanwhile. An unbatched mode (one call per event)
+//! exists only so the bench can show the difference.
+//!
+//! The threadsafe function is weak: it does not keep Node alive. The TS layer counts
+//! handles that should (Node's `ref()`), and calls [`Bridge::ref_`]/[`Bridge::unref`]
+//! when that count leaves or reaches zero. JS→Rust commands are plain synchronous calls
+//! on handle objects: no round trip, no promise.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use iocrate_net::Credit;
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+
+use crate::error::ErrorInfo;
+
+/// Event kinds; the TS core reads them through [`event_kinds`].
+pub(crate) mod kind {
+    pub(crate) const CONNECT: u32 = 1;
+    pub(crate) const DATA: u32 = 2;
+    pub(crate) const END: u32 = 3;
+    pub(crate) const DRAIN: u32 = 4;
+    pub(crate) const TIMEOUT: u32 = 5;
+    pub(crate) const ERROR: u32 = 6;
+    pub(crate) const CLOSE: u32 = 7;
+    pub(crate) const CONNECTION: u32 = 8;
+    pub(crate) const DROP: u32 = 9;
+    pub(crate) const SERVER_CLOSE: u32 = 10;
+    pub(crate) const MESSAGE: u32 = 11;
+    pub(crate) const SECURE: u32 = 12;
+    pub(crate) const SESSION: u32 = 13;
+    pub(crate) const WARNING: u32 = 14;
+    pub(crate) const BENCH: u32 = 15;
+}
+
+/// Names and numbers of the event kinds.
+#[napi]
+pub fn event_kinds() -> std::collections::HashMap<String, u32> {
+    use kind::*;
+    [
+        ("CONNECT", CONNECT),
+        ("DATA", DATA),
+        ("END", END),
+        ("DRAIN", DRAIN),
+        ("TIMEOUT", TIMEOUT),
+        ("ERROR", ERROR),
+        ("CLOSE", CLOSE),
+        ("CONNECTION", CONNECTION),
+        ("DROP", DROP),
+        ("SERVER_CLOSE", SERVER_CLOSE),
+        ("MESSAGE", MESSAGE),
+        ("SECURE", SECURE),
+        ("SESSION", SESSION),
+        ("WARNING", WARNING),
+        ("BENCH", BENCH),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// Builds a JS value on the JS thread.
+pub(crate) type LazyValue = Box<dyn FnOnce(&Env) -> Result<sys::napi_value> + Send>;
+
+/// What an event carries.
+pub enum Payload {
+    None,
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    /// Bytes, with the read credit that is returned once JS has them.
+    Bytes(Vec<u8>, Credit),
+    Error(ErrorInfo),
+    Lazy(LazyValue),
+}
+
+pub struct Event {
+    id: u32,
+    kind: u32,
+    payload: Payload,
+}
+
+#[derive(Default)]
+struct Queue {
+    events: Mutex<Vec<Event>>,
+    scheduled: AtomicBool,
+}
+
+/// The argument of one JS call: the flattened batch.
+pub struct Batch(Vec<Event>);
+
+impl ToNapiValue for Batch {
+    unsafe fn to_napi_value(raw_env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let env = Env::from_raw(raw_env);
+        let mut arr = env.create_array((val.0.len() * 3) as u32)?;
+        for (i, ev) in val.0.into_iter().enumerate() {
+            let i = (i * 3) as u32;
+            arr.set(i, ev.id)?;
+            arr.set(i + 1, ev.kind)?;
+            match ev.payload {
+                Payload::None => {}
+                Payload::Bool(b) => arr.set(i + 2, b)?,
+                Payload::Num(n) => arr.set(i + 2, n)?,
+                Payload::Str(s) => arr.set(i + 2, s)?,
+                Payload::Bytes(b, credit) => {
+                    arr.set(i + 2, Buffer::from(b))?;
+                    drop(credit);
+                }
+                Payload::Error(e) => arr.set(i + 2, e)?,
+                Payload::Lazy(f) => {
+                    let v = f(&env)?;
+                    arr.set(i + 2, unsafe { Unknown::from_raw_unchecked(raw_env, v) })?;
+                }
+            }
+        }
+        unsafe { Array::to_napi_value(raw_env, arr) }
+    }
+}
+
+type Tsfn = ThreadsafeFunction<Option<Event>, (), Batch, Status, false, true, 0>;
+
+/// The Rust side of a bridge, shared by every driver that reports through it.
+pub(crate) struct BridgeInner {
+    tsfn: RwLock<Tsfn>,
+    queue: Arc<Queue>,
+    batched: bool,
+    next_id: AtomicU32,
+}
+
+impl BridgeInner {
+    /// A fresh handle id.
+    pub(crate) fn alloc_id(&self) -> u32 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Queues an event for JS, scheduling a JS call if none is pending.
+    pub(crate) fn push(&self, id: u32, kind: u32, payload: Payload) {
+        let ev = Event { id, kind, payload };
+        if !self.batched {
+            let tsfn = self.tsfn.read().unwrap_or_else(|e| e.into_inner());
+            tsfn.call(Some(ev), ThreadsafeFunctionCallMode::NonBlocking);
+            return;
+        }
+        self.queue.events.lock().unwrap_or_else(|e| e.into_inner()).push(ev);
+        if !self.queue.scheduled.swap(true, Ordering::AcqRel) {
+            let tsfn = self.tsfn.read().unwrap_or_else(|e| e.into_inner());
+            tsfn.call(None, ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+}
+
+/// An event bridge: the JS callback receives flat batches `[id, kind, payload, …]`.
+#[napi]
+pub struct Bridge {
+    pub(crate) inner: Arc<BridgeInner>,
+}
+
+#[napi]
+impl Bridge {
+    /// Creates a bridge delivering to `callback`. `batched: false` makes one JS call per
+    /// event (for comparison only).
+    #[napi(constructor, ts_args_type = "callback: (batch: unknown[]) => void, batched?: boolean | undefined | null")]
+    pub fn new(callback: Function<Batch, ()>, batched: Option<bool>) -> Result<Self> {
+        let queue = Arc::new(Queue::default());
+        let q = queue.clone();
+        let tsfn: Tsfn = callback
+            .build_threadsafe_function::<Option<Event>>()
+            .callee_handled::<false>()
+            .weak::<true>()
+            .build_callback(move |ctx| {
+                Ok(match ctx.value {
+                    Some(ev) => Batch(vec![ev]),
+                    None => {
+                        q.scheduled.store(false, Ordering::Release);
+                        Batch(std::mem::take(&mut *q.events.lock().unwrap_or_else(|e| e.into_inner())))
+                    }
+                })
+            })?;
+        Ok(Bridge {
+            inner: Arc::new(BridgeInner {
+                tsfn: RwLock::new(tsfn),
+                queue,
+                batched: batched.unwrap_or(true),
+                next_id: AtomicU32::new(1),
+            }),
+        })
+    }
+
+    /// Keeps the Node process alive while events may come (some handle is ref'd).
+    #[napi(js_name = "ref")]
+    #[allow(deprecated)]
+    pub fn ref_(&self, env: Env) -> Result<()> {
+        self.inner.tsfn.write().unwrap_or_else(|e| e.into_inner()).refer(&env)
+    }
+
+    /// Lets the Node process exit even though events may come.
+    #[napi]
+    #[allow(deprecated)]
+    pub fn unref(&self, env: Env) -> Result<()> {
+        self.inner.tsfn.write().unwrap_or_else(|e| e.into_inner()).unref(&env)
+    }
+
+    /// Allocates a handle id (for handles created in JS).
+    #[napi]
+    pub fn alloc_id(&self) -> u32 {
+        self.inner.alloc_id()
+    }
+
+    /// Bench: pushes `count` events from a runtime thread, each carrying its index.
+    /// Returns the id they are delivered under.
+    #[napi]
+    pub fn bench_emit(&self, count: u32) -> u32 {
+        let inner = self.inner.clone();
+        let id = inner.alloc_id();
+        iocrate_runtime::spawn(async move {
+            for i in 0..count {
+                inner.push(id, kind::BENCH, Payload::Num(i as f64));
+            }
+        });
+        id
+    }
+}
+
+/// Pushes the events of one handle onto a bridge.
+#[derive(Clone)]
+pub(crate) struct Sink {
+    pub(crate) bridge: Arc<BridgeInner>,
+    pub(crate) id: u32,
+}
+
+impl Sink {
+    pub(crate) fn new(bridge: &Arc<BridgeInner>) -> Self {
+        Sink { bridge: bridge.clone(), id: bridge.alloc_id() }
+    }
+
+    pub(crate) fn push(&self, kind: u32, payload: Payload) {
+        self.bridge.push(self.id, kind, payload);
+    }
+}
+
+impl iocrate_net::StreamEvents for Sink {
+    fn on_connect(&self) {
+        self.push(kind::CONNECT, Payload::None);
+    }
+    fn on_data(&self, data: Vec<u8>, credit: Credit) {
+        self.push(kind::DATA, Payload::Bytes(data, credit));
+    }
+    fn on_end(&self) {
+        self.push(kind::END, Payload::None);
+    }
+    fn on_drain(&self) {
+        self.push(kind::DRAIN, Payload::None);
+    }
+    fn on_timeout(&self) {
+        self.push(kind::TIMEOUT, Payload::None);
+    }
+    fn on_error(&self, err: iocrate_net::NetError) {
+        self.push(kind::ERROR, Payload::Error(err.into()));
+    }
+    fn on_close(&self, had_error: bool) {
+        self.push(kind::CLOSE, Payload::Bool(had_error));
+    }
+}

@@ -1,0 +1,12 @@
+//! The iocrate Node.js addon: thin `#[napi]` glue over the iocrate crates.
+//!
+//! One file per JS module. Logic lives in the crates; this crate converts options,
+//! forwards commands and pushes events onto the [`bridge`].
+#![deny(clippy::all)]
+
+mod bridge;
+mod error;
+mod net;
+mod runtime;
+mod tls;
+mod udp;

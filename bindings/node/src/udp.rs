@@ -1,0 +1,1 @@
+//! UDP glue (datagram work).

@@ -1,0 +1,106 @@
+use std::time::Duration;
+
+use crate::error::NetError;
+use crate::flow::Credit;
+
+/// What a byte stream (TCP, Unix or TLS) reports to its owner.
+///
+/// Calls come from the runtime's worker threads, in order, one at a time per stream.
+/// Implementations must not block: the binding pushes each call onto its event bridge.
+pub trait StreamEvents: Send + Sync + 'static {
+    /// An outgoing connection is established (and, for TLS, the handshake is done).
+    fn on_connect(&self);
+    /// Bytes arrived. Keep `credit` alive until the consumer has taken the bytes: while
+    /// the stream's read window is used up, no more is read.
+    fn on_data(&self, data: Vec<u8>, credit: Credit);
+    /// The peer ended its side (EOF). The stream may still be written to.
+    fn on_end(&self);
+    /// The write queue that had reached the high-water mark has drained.
+    fn on_drain(&self);
+    /// No activity for the configured idle time. Nothing is closed: as in Node, the
+    /// owner decides.
+    fn on_timeout(&self);
+    /// The stream failed; [`StreamEvents::on_close`] follows.
+    fn on_error(&self, err: NetError);
+    /// The stream is closed and its resources released. Always the last call.
+    fn on_close(&self, had_error: bool);
+}
+
+/// Byte counters of a stream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamStats {
+    /// Bytes read from the socket (plaintext for TLS).
+    pub bytes_read: u64,
+    /// Bytes accepted for writing (plaintext for TLS).
+    pub bytes_written: u64,
+}
+
+/// Settings of one connected stream.
+#[derive(Debug, Clone)]
+pub struct StreamOptions {
+    /// Disable Nagle's algorithm (Node's `setNoDelay`); on by default, as in Node.
+    pub no_delay: bool,
+    /// TCP keep-alive with this initial delay, if set.
+    pub keep_alive: Option<Duration>,
+    /// Idle timeout reported through [`StreamEvents::on_timeout`].
+    pub idle_timeout: Option<Duration>,
+    /// Queued bytes at which `write` reports backpressure and a drain event is owed.
+    pub high_water_mark: usize,
+    /// Bytes delivered to the consumer but not yet taken, beyond which reading pauses.
+    pub read_window: usize,
+    /// Largest single read.
+    pub read_chunk: usize,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        StreamOptions {
+            no_delay: true,
+            keep_alive: None,
+            idle_timeout: None,
+            high_water_mark: 64 * 1024,
+            read_window: 1024 * 1024,
+            read_chunk: 64 * 1024,
+        }
+    }
+}
+
+/// How to connect.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Host name or IP address (ignored with `path`).
+    pub host: String,
+    /// Port (ignored with `path`).
+    pub port: u16,
+    /// Unix domain socket path.
+    pub path: Option<String>,
+    /// Local address to bind before connecting.
+    pub local_address: Option<String>,
+    /// Local port to bind before connecting.
+    pub local_port: Option<u16>,
+    /// Give up connecting after this long (`ETIMEDOUT`).
+    pub connect_timeout: Option<Duration>,
+    /// Settings for the connected stream.
+    pub stream: StreamOptions,
+}
+
+/// How to listen.
+#[derive(Debug, Clone, Default)]
+pub struct ListenOptions {
+    /// Address to bind; empty means all interfaces (`::` with IPv4 mapped, or `0.0.0.0`).
+    pub host: String,
+    /// Port; 0 picks a free one.
+    pub port: u16,
+    /// Unix domain socket path instead of host and port.
+    pub path: Option<String>,
+    /// Listen backlog (default 511, as Node).
+    pub backlog: Option<u32>,
+    /// Accept only IPv6 on an IPv6 address.
+    pub ipv6_only: bool,
+    /// Set `SO_REUSEPORT`.
+    pub reuse_port: bool,
+    /// Close connections beyond this many at once (Node's `maxConnections`).
+    pub max_connections: Option<usize>,
+    /// Settings for accepted streams.
+    pub stream: StreamOptions,
+}

@@ -1,0 +1,439 @@
+//! One connected stream and the task that drives it.
+//!
+//! Theory of operation. The owner (the JS thread, through the binding) calls `write`,
+//! `end`, `destroy`, `pause`/`resume` at any time from any thread. `write` tries the
+//! socket directly when nothing is queued, so a small write costs one syscall and no
+//! cross-thread wake-up; only the rest is queued and the task is woken to flush it when
+//! the socket becomes writable. The task waits, in one `select!`, for: a wake-up (new
+//! queued bytes, end, destroy, timeout change), writability while bytes are queued,
+//! readability while the read flow allows, and the idle deadline. All state changes of
+//! the write side happen under one mutex; the read side belongs to the task alone.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+use super::server::ConnGuard;
+use super::sock::{connect_sock, Sock};
+use crate::addr::SocketAddress;
+use crate::error::NetError;
+use crate::flow::ReadFlow;
+use crate::stream::{ConnectOptions, StreamEvents, StreamOptions, StreamStats};
+
+const MAX_IOV: usize = 64;
+
+#[derive(Default)]
+struct WriteState {
+    queue: VecDeque<Vec<u8>>,
+    /// Bytes of `queue[0]` already written.
+    front_off: usize,
+    queued: usize,
+    need_drain: bool,
+    ending: bool,
+    shut: bool,
+    destroyed: bool,
+    /// Set once the task has stopped: writes fail from then on.
+    closed: bool,
+    /// A write error seen on the JS thread, reported by the task.
+    error: Option<NetError>,
+}
+
+/// A connected (or connecting) TCP or Unix stream.
+pub struct TcpConn {
+    sock: OnceLock<Sock>,
+    events: Arc<dyn StreamEvents>,
+    flow: Arc<ReadFlow>,
+    w: Mutex<WriteState>,
+    wake: Notify,
+    high_water_mark: usize,
+    read_chunk: usize,
+    no_delay: AtomicBool,
+    keep_alive_ms: AtomicU64,
+    timeout_ms: AtomicU64,
+    epoch: Instant,
+    last_activity_ms: AtomicU64,
+    bytes_read: AtomicU64,
+    bytes_written: AtomicU64,
+    started: AtomicBool,
+    guard: Mutex<Option<ConnGuard>>,
+}
+
+impl std::fmt::Debug for TcpConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpConn").field("sock", &self.sock.get()).finish_non_exhaustive()
+    }
+}
+
+impl TcpConn {
+    fn new(opts: &StreamOptions, events: Arc<dyn StreamEvents>) -> Arc<Self> {
+        Arc::new(TcpConn {
+            sock: OnceLock::new(),
+            events,
+            flow: ReadFlow::new(opts.read_window),
+            w: Mutex::new(WriteState::default()),
+            wake: Notify::new(),
+            high_water_mark: opts.high_water_mark.max(1),
+            read_chunk: opts.read_chunk.clamp(1024, 16 * 1024 * 1024),
+            no_delay: AtomicBool::new(opts.no_delay),
+            keep_alive_ms: AtomicU64::new(opts.keep_alive.map_or(0, |d| d.as_millis().max(1) as u64)),
+            timeout_ms: AtomicU64::new(opts.idle_timeout.map_or(0, |d| d.as_millis().max(1) as u64)),
+            epoch: Instant::now(),
+            last_activity_ms: AtomicU64::new(0),
+            bytes_read: AtomicU64::new(0),
+            bytes_written: AtomicU64::new(0),
+            started: AtomicBool::new(false),
+            guard: Mutex::new(None),
+        })
+    }
+
+    /// Starts connecting; returns at once. Events: `on_connect`, or `on_error` then
+    /// `on_close`. Bytes written before the connection is up are queued.
+    pub fn connect(opts: ConnectOptions, events: Arc<dyn StreamEvents>) -> Arc<Self> {
+        let conn = Self::new(&opts.stream, events);
+        conn.started.store(true, Ordering::Release);
+        let c = conn.clone();
+        iocrate_runtime::spawn(async move {
+            let fut = connect_sock(&opts);
+            let res = match opts.connect_timeout {
+                Some(t) => match tokio::time::timeout(t, fut).await {
+                    Ok(r) => r,
+                    Err(_) => Err(NetError::new("ETIMEDOUT", "connect", format!("connection timed out after {} ms", t.as_millis()))
+                        .at(opts.path.clone().unwrap_or(opts.host.clone()), opts.port)),
+                },
+                None => fut.await,
+            };
+            match res {
+                Err(e) => {
+                    c.finish(Some(e));
+                }
+                Ok(sock) => {
+                    if c.w.lock().unwrap().destroyed {
+                        c.finish(None);
+                        return;
+                    }
+                    c.install(sock);
+                    c.events.on_connect();
+                    c.run().await;
+                }
+            }
+        });
+        conn
+    }
+
+    /// Wraps an accepted socket; call [`TcpConn::start`] once the owner is ready for events.
+    pub fn accepted(sock: Sock, guard: Option<ConnGuard>, opts: &StreamOptions, events: Arc<dyn StreamEvents>) -> Arc<Self> {
+        let conn = Self::new(opts, events);
+        *conn.guard.lock().unwrap() = guard;
+        conn.install(sock);
+        conn
+    }
+
+    /// Starts the task of an accepted connection. Later calls do nothing.
+    pub fn start(self: &Arc<Self>) {
+        if self.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let c = self.clone();
+        iocrate_runtime::spawn(async move { c.run().await });
+    }
+
+    fn install(&self, sock: Sock) {
+        let _ = sock.set_no_delay(self.no_delay.load(Ordering::Relaxed));
+        let ka = self.keep_alive_ms.load(Ordering::Relaxed);
+        if ka > 0 {
+            let _ = sock.set_keep_alive(Some(Duration::from_millis(ka)));
+        }
+        let _ = self.sock.set(sock);
+        self.touch();
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    fn touch(&self) {
+        self.last_activity_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    /// Queues `data` for writing, writing directly when nothing is queued. Returns the
+    /// bytes still queued afterwards; at or above the high-water mark a drain event is
+    /// owed.
+    pub fn write(&self, data: &[u8]) -> Result<usize, NetError> {
+        self.write_with(data, |d| d.to_vec())
+    }
+
+    fn write_with(&self, data: &[u8], own: impl FnOnce(&[u8]) -> Vec<u8>) -> Result<usize, NetError> {
+        if data.is_empty() {
+            return Ok(self.w.lock().unwrap().queued);
+        }
+        let mut w = self.w.lock().unwrap();
+        if w.closed || w.destroyed {
+            return Err(NetError::new("ERR_SOCKET_CLOSED", "write", "the socket is closed"));
+        }
+        if w.ending {
+            return Err(NetError::new("ERR_STREAM_WRITE_AFTER_END", "write", "write after end"));
+        }
+        self.bytes_written.fetch_add(data.len() as u64, Ordering::Relaxed);
+        let mut rest = data;
+        if w.queue.is_empty() && w.error.is_none() {
+            if let Some(sock) = self.sock.get() {
+                match sock.try_write(rest) {
+                    Ok(n) => {
+                        rest = &rest[n..];
+                        self.touch();
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => {
+                        w.error = Some(NetError::io("write", &e));
+                        drop(w);
+                        self.wake.notify_one();
+                        return Ok(0);
+                    }
+                }
+            }
+        }
+        if rest.is_empty() {
+            return Ok(w.queued);
+        }
+        w.queued += rest.len();
+        w.queue.push_back(own(rest));
+        if w.queued >= self.high_water_mark {
+            w.need_drain = true;
+        }
+        let q = w.queued;
+        drop(w);
+        self.wake.notify_one();
+        Ok(q)
+    }
+
+    /// Ends the write side once the queue is flushed (sends FIN). Reading goes on until
+    /// the peer ends too.
+    pub fn end(&self) {
+        let mut w = self.w.lock().unwrap();
+        if !w.ending {
+            w.ending = true;
+            drop(w);
+            self.wake.notify_one();
+        }
+    }
+
+    /// Closes now, dropping queued bytes.
+    pub fn destroy(&self) {
+        let mut w = self.w.lock().unwrap();
+        if !w.destroyed {
+            w.destroyed = true;
+            drop(w);
+            self.wake.notify_one();
+        }
+    }
+
+    /// Stops reading until [`TcpConn::resume`].
+    pub fn pause(&self) {
+        self.flow.pause();
+    }
+
+    /// Resumes reading.
+    pub fn resume(&self) {
+        self.flow.resume();
+    }
+
+    /// Sets or clears `TCP_NODELAY`.
+    pub fn set_no_delay(&self, on: bool) -> Result<(), NetError> {
+        self.no_delay.store(on, Ordering::Relaxed);
+        match self.sock.get() {
+            Some(s) => s.set_no_delay(on).map_err(|e| NetError::io("setsockopt", &e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Enables TCP keep-alive with an initial delay, or disables it.
+    pub fn set_keep_alive(&self, delay: Option<Duration>) -> Result<(), NetError> {
+        self.keep_alive_ms.store(delay.map_or(0, |d| d.as_millis().max(1) as u64), Ordering::Relaxed);
+        match self.sock.get() {
+            Some(s) => s.set_keep_alive(delay).map_err(|e| NetError::io("setsockopt", &e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Sets the idle timeout (`None` disables it).
+    pub fn set_timeout(&self, t: Option<Duration>) {
+        self.timeout_ms.store(t.map_or(0, |d| d.as_millis().max(1) as u64), Ordering::Relaxed);
+        self.touch();
+        self.wake.notify_one();
+    }
+
+    /// Bytes queued in Rust, not yet taken by the kernel.
+    pub fn buffered(&self) -> usize {
+        self.w.lock().unwrap().queued
+    }
+
+    /// Byte counters.
+    pub fn stats(&self) -> StreamStats {
+        StreamStats {
+            bytes_read: self.bytes_read.load(Ordering::Relaxed),
+            bytes_written: self.bytes_written.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The local address, once connected.
+    pub fn local_addr(&self) -> Option<SocketAddress> {
+        self.sock.get().and_then(|s| s.local_addr().ok())
+    }
+
+    /// The remote address, once connected.
+    pub fn peer_addr(&self) -> Option<SocketAddress> {
+        self.sock.get().and_then(|s| s.peer_addr().ok())
+    }
+
+    /// Reports the error (if any) and close, exactly once.
+    fn finish(&self, err: Option<NetError>) {
+        {
+            let mut w = self.w.lock().unwrap();
+            if w.closed {
+                return;
+            }
+            w.closed = true;
+            w.queue.clear();
+            w.queued = 0;
+        }
+        let had_error = err.is_some();
+        if let Some(e) = err {
+            self.events.on_error(e);
+        }
+        // Release the server's slot before reporting close, so a graceful server close
+        // can complete right after the last connection's close event.
+        self.guard.lock().unwrap().take();
+        self.events.on_close(had_error);
+    }
+
+    /// Writes as much of the queue as the kernel takes. `Ok(true)` when the queue is empty.
+    fn flush(&self, sock: &Sock) -> Result<bool, NetError> {
+        let mut w = self.w.lock().unwrap();
+        while !w.queue.is_empty() {
+            let mut iov: [IoSlice<'_>; MAX_IOV] = [IoSlice::new(&[]); MAX_IOV];
+            let mut n_iov = 0;
+            for (i, b) in w.queue.iter().take(MAX_IOV).enumerate() {
+                iov[i] = IoSlice::new(if i == 0 { &b[w.front_off..] } else { &b[..] });
+                n_iov += 1;
+            }
+            match sock.try_write_vectored(&iov[..n_iov]) {
+                Ok(mut n) => {
+                    w.queued -= n;
+                    while n > 0 {
+                        let front_left = w.queue[0].len() - w.front_off;
+                        if n >= front_left {
+                            n -= front_left;
+                            w.queue.pop_front();
+                            w.front_off = 0;
+                        } else {
+                            w.front_off += n;
+                            n = 0;
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(NetError::io("write", &e)),
+            }
+        }
+        self.touch();
+        if w.need_drain {
+            w.need_drain = false;
+            drop(w);
+            self.events.on_drain();
+        }
+        Ok(true)
+    }
+
+    async fn run(self: Arc<Self>) {
+        let sock = match self.sock.get() {
+            Some(s) => s,
+            None => return self.finish(None),
+        };
+        let mut read_done = false;
+        let mut buf: Vec<u8> = Vec::new();
+        loop {
+            let (want_write, destroyed) = {
+                let mut w = self.w.lock().unwrap();
+                if let Some(e) = w.error.take() {
+                    drop(w);
+                    return self.finish(Some(e));
+                }
+                if w.destroyed {
+                    drop(w);
+                    return self.finish(None);
+                }
+                if w.ending && !w.shut && w.queue.is_empty() {
+                    w.shut = true;
+                    if let Err(e) = sock.shutdown_write() {
+                        if e.kind() != io::ErrorKind::NotConnected {
+                            drop(w);
+                            return self.finish(Some(NetError::io("shutdown", &e)));
+                        }
+                    }
+                }
+                if w.shut && read_done {
+                    drop(w);
+                    return self.finish(None);
+                }
+                (!w.queue.is_empty(), w.destroyed)
+            };
+            debug_assert!(!destroyed);
+            let timeout_ms = self.timeout_ms.load(Ordering::Relaxed);
+            let deadline = (timeout_ms > 0).then(|| {
+                let due = self.last_activity_ms.load(Ordering::Relaxed) + timeout_ms;
+                tokio::time::Instant::from_std(self.epoch + Duration::from_millis(due))
+            });
+            tokio::select! {
+                biased;
+                _ = self.wake.notified() => {}
+                r = sock.writable(), if want_write => {
+                    if let Err(e) = r.map_err(|e| NetError::io("write", &e)).and_then(|_| self.flush(sock)) {
+                        return self.finish(Some(e));
+                    }
+                }
+                r = async { self.flow.ready().await; sock.readable().await }, if !read_done => {
+                    if let Err(e) = r {
+                        return self.finish(Some(NetError::io("read", &e)));
+                    }
+                    if buf.capacity() < self.read_chunk {
+                        buf = Vec::with_capacity(self.read_chunk);
+                    }
+                    match sock.try_read_buf(&mut buf) {
+                        Ok(0) => {
+                            read_done = true;
+                            self.events.on_end();
+                        }
+                        Ok(n) => {
+                            self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+                            self.touch();
+                            // Small reads are copied out so the big buffer is reused; big
+                            // ones are handed over whole (no copy).
+                            let chunk = if n <= self.read_chunk / 4 {
+                                let c = buf[..n].to_vec();
+                                buf.clear();
+                                c
+                            } else {
+                                std::mem::take(&mut buf)
+                            };
+                            let credit = self.flow.take(n);
+                            self.events.on_data(chunk, credit);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) => return self.finish(Some(NetError::io("read", &e))),
+                    }
+                }
+                _ = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {
+                    let idle = self.now_ms().saturating_sub(self.last_activity_ms.load(Ordering::Relaxed));
+                    if timeout_ms > 0 && idle >= timeout_ms {
+                        self.touch();
+                        self.events.on_timeout();
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! UDP (filled in by the datagram work).
