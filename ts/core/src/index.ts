@@ -1,7 +1,7 @@
 /**
  * `@iocrate/core`: the native addon, the runtime and the event bridge shared by every
  * iocrate package, and the error type they all throw.
- * @module
+ * @module @iocrate/core
  */
 export { configure, runtimeInfo } from './runtime.js'
 export type { RuntimeOptions, RuntimeInfo } from './runtime.js'

@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// Bench harness entry: `npm run bench -- <module> [--quick] [--unpinned] [--json-only]`.
+// Runs benches/suites/<module>.mjs, prints a table of ratios against the peers and writes
+// docs/public/bench/<module>.json. See benches/README.md.
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { parseArgs, USAGE } from './lib/cli.mjs';
+import { availableCpus, backgroundBusyPct, killChildrenOnExit } from './lib/proc.mjs';
+import { buildReport, computeRatios, formatTable, machineInfo, targetSummary, validateReport } from './lib/report.mjs';
+
+const here = dirname(new URL(import.meta.url).pathname);
+const suites = readdirSync(resolve(here, 'suites')).filter((f) => f.endsWith('.mjs')).map((f) => f.slice(0, -4));
+
+let opts;
+try {
+  opts = parseArgs(process.argv.slice(2));
+} catch (err) {
+  console.error(err.message);
+  process.exit(2);
+}
+if (opts.help || !opts.module) {
+  console.error(`${USAGE}\nsuites: ${suites.join(', ')}`);
+  process.exit(opts.help ? 0 : 2);
+}
+if (!suites.includes(opts.module)) {
+  console.error(`no suite "${opts.module}"; suites: ${suites.join(', ')}`);
+  process.exit(2);
+}
+
+killChildrenOnExit();
+const log = (msg) => process.stderr.write(msg + '\n');
+let serverCpu = null;
+let clientCpu = null;
+let pinning = 'unpinned';
+if (!opts.unpinned) {
+  const cpus = availableCpus();
+  let taskset = true;
+  try {
+    execFileSync('taskset', ['-c', String(cpus[0] ?? 0), 'true']);
+  } catch {
+    taskset = false;
+  }
+  if (cpus.length >= 2 && taskset) {
+    [serverCpu, clientCpu] = cpus;
+    pinning = `server=cpu${serverCpu} client=cpu${clientCpu}`;
+  } else {
+    log(`warning: pinning needs taskset and two CPUs (have ${cpus.length}${taskset ? '' : ', no taskset'}); running unpinned`);
+  }
+}
+
+const ctx = { generator: opts.generator, quick: opts.quick, warmupMs: opts.warmupMs, measureMs: opts.measureMs, serverCpu, clientCpu, log };
+log(`iocrate bench: ${opts.module} (${pinning}, warm-up ${opts.warmupMs} ms, measured ${opts.measureMs} ms)`);
+
+const busyPct = await backgroundBusyPct();
+if (busyPct != null && busyPct > 10)
+  log(`warning: the machine is ${busyPct}% busy before the bench starts; results will be noisy (stop other work first)`);
+const suite = await import(`./suites/${opts.module}.mjs`);
+const results = (await suite.run(ctx)).map(computeRatios);
+const report = buildReport({ module: opts.module, pinning, results, machine: machineInfo() });
+report.backgroundBusyPct = busyPct;
+report.windows = { warmupMs: opts.warmupMs, measureMs: opts.measureMs };
+const problems = validateReport(report);
+
+const out = resolve(opts.out ?? resolve(here, '..', 'docs', 'public', 'bench', `${opts.module}.json`));
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+
+if (opts.jsonOnly) {
+  process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+} else {
+  const m = report.machine;
+  console.log(`\n${opts.module} — ${m.cpus} × ${m.model}, node ${m.node}, ${m.os}, kernel ${m.kernel}, ${pinning}\n`);
+  console.log(formatTable(results));
+  const targets = targetSummary(results);
+  if (targets) console.log(`\ntargets:\n${targets}`);
+  console.log(`\nratio > 1 means better than the peer (rate/peer when higher is better, peer/rate when lower is better).`);
+  console.log(`gen CPU = load generator CPU use in the window; "!" (>= 90%) means the generator may be the limit.`);
+  if (busyPct != null && busyPct > 10) console.log(`WARNING: machine was ${busyPct}% busy before the run (other processes); numbers are noisy.`);
+  console.log(`wrote ${out}${existsSync(out) ? '' : ' (failed?)'}`);
+}
+if (problems.length) {
+  console.error(`report does not match the schema:\n  ${problems.join('\n  ')}`);
+  process.exit(1);
+}

@@ -1,1 +1,0 @@
-//! UDP (filled in by the datagram work).
