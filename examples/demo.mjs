@@ -1,0 +1,61 @@
+// The iocrate demo (`npm start`): a TCP echo server and a TLS echo server, with the
+// commands to talk to them. Options: --host H --tcp-port P --tls-port P --cert F --key F
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import * as net from '@iocrate/net'
+import * as tls from '@iocrate/tls'
+import { runtimeInfo } from '@iocrate/core'
+
+const { values: o } = parseArgs({
+  options: {
+    host: { type: 'string', default: '127.0.0.1' },
+    'tcp-port': { type: 'string', default: '7000' },
+    'tls-port': { type: 'string', default: '7443' },
+    cert: { type: 'string', default: '.demo/cert.pem' },
+    key: { type: 'string', default: '.demo/key.pem' },
+  },
+})
+
+function listen(server, port) {
+  return new Promise((resolve, reject) => {
+    const onError = (err) => {
+      if (err.code === 'EADDRINUSE' && port !== 0) {
+        // The preferred port is taken: let the OS pick one.
+        server.removeListener('error', onError)
+        listen(server, 0).then(resolve, reject)
+      } else reject(err)
+    }
+    server.once('error', onError)
+    server.listen(port, o.host, () => {
+      server.removeListener('error', onError)
+      resolve(server.address())
+    })
+  })
+}
+
+const echo = (socket) => {
+  socket.on('error', () => {})
+  socket.pipe(socket)
+}
+
+const tcp = net.createServer(echo)
+const secure = tls.createServer({ cert: readFileSync(o.cert), key: readFileSync(o.key) }, echo)
+const a = await listen(tcp, Number(o['tcp-port']))
+const b = await listen(secure, Number(o['tls-port']))
+const rt = runtimeInfo()
+
+console.log(`iocrate demo (addon ${rt.version}, ${rt.workers} I/O worker thread(s))`)
+console.log(`TCP echo listening on ${a.address}:${a.port}`)
+console.log(`  try:  nc ${a.address} ${a.port}`)
+console.log(`TLS echo listening on ${b.address}:${b.port}`)
+console.log(`  try:  openssl s_client -connect ${b.address}:${b.port} -servername localhost -CAfile ${o.cert} -quiet`)
+console.log('Type a line and it comes back. Ctrl-C stops the demo.')
+
+const stop = () => {
+  tcp.close()
+  secure.close()
+  tcp.closeAllConnections()
+  secure.closeAllConnections()
+}
+process.once('SIGINT', stop)
+process.once('SIGTERM', stop)

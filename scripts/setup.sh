@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Everything a fresh clone needs before the demo or the tests, idempotent and quick when
+# nothing changed: system packages (Debian, when missing), npm dependencies, the native
+# addon (cargo, dev profile) and the TypeScript packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+need_apt=()
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+command -v nc >/dev/null 2>&1 || need_apt+=(netcat-openbsd)
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
+command -v taskset >/dev/null 2>&1 || need_apt+=(util-linux)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    log "installing Debian packages: ${need_apt[*]}"
+    apt-get update -qq >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    log "missing tools (install them with your package manager): ${need_apt[*]}"
+  fi
+fi
+
+command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust with rustup (rust-toolchain.toml names the version)" >&2; exit 1; }
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+log "building the native addon (cargo, dev profile)"
+bash scripts/build-native.sh >/dev/null 2>scripts/.build-native.log || { cat scripts/.build-native.log >&2; exit 1; }
+rm -f scripts/.build-native.log
+
+log "building TypeScript packages"
+npx --no-install tsc -b ts/tsconfig.json
