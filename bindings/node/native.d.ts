@@ -75,6 +75,58 @@ export declare class TcpHandle {
   remoteAddress(): AddressInfo | null
 }
 
+/**
+ * A bound UDP socket. Events: MESSAGE (a batch), WARNING (truncation), DRAIN (queued
+ * sends finished), ERROR (receive errors; the socket stays open), CLOSE.
+ */
+export declare class UdpHandle {
+  /** The id events for this socket carry. */
+  get id(): number
+  /**
+   * Sends one datagram to `address:port`, or to the connected peer when `address` is
+   * absent. Returns bytes sent (≥ 0), `-(token + 1)` when queued, or an error.
+   */
+  send(data: Buffer, address?: string | undefined | null, port?: number | undefined | null): number | ErrorInfo
+  /** `[datagrams, bytes]` queued in Rust waiting for the kernel. */
+  queued(): Array<number>
+  /** Associates the socket with one peer. */
+  connect(address: string, port: number): ErrorInfo | null
+  /** Dissolves the association. */
+  disconnect(): ErrorInfo | null
+  /** The bound address. */
+  localAddress(): AddressInfo
+  /** The connected peer, if any. */
+  remoteAddress(): AddressInfo | null
+  /** `SO_BROADCAST`. */
+  setBroadcast(on: boolean): ErrorInfo | null
+  /** Unicast TTL / hop limit. */
+  setTtl(ttl: number): ErrorInfo | null
+  /** Multicast TTL / hop limit. */
+  setMulticastTtl(ttl: number): ErrorInfo | null
+  /** Multicast loopback. */
+  setMulticastLoopback(on: boolean): ErrorInfo | null
+  /** Outgoing multicast interface. */
+  setMulticastInterface(iface: string): ErrorInfo | null
+  /** Joins a group (source-specific when `source` is given). */
+  addMembership(group: string, iface?: string | undefined | null, source?: string | undefined | null): ErrorInfo | null
+  /** Leaves a group. */
+  dropMembership(group: string, iface?: string | undefined | null, source?: string | undefined | null): ErrorInfo | null
+  /** Sets `SO_RCVBUF`. */
+  setRecvBufferSize(n: number): ErrorInfo | null
+  /** `SO_RCVBUF` as the kernel reports it. */
+  recvBufferSize(): number | ErrorInfo
+  /** Sets `SO_SNDBUF`. */
+  setSendBufferSize(n: number): ErrorInfo | null
+  /** `SO_SNDBUF` as the kernel reports it. */
+  sendBufferSize(): number | ErrorInfo
+  /** Stops reading. */
+  pause(): void
+  /** Resumes reading. */
+  resume(): void
+  /** Closes; CLOSE follows. */
+  close(): void
+}
+
 /** An address as Node's `address()` returns it. */
 export interface AddressInfo {
   /** IP address or Unix socket path. */
@@ -164,6 +216,32 @@ export interface RawStreamOptions {
   readWindow?: number
 }
 
+/** Bind options from JS. */
+export interface RawUdpOptions {
+  /** `true` for `udp6`. */
+  ipv6?: boolean
+  /** Local IP address (absent or empty: all interfaces). */
+  address?: string
+  /** Local port (0 or absent: any). */
+  port?: number
+  /** `SO_REUSEADDR`. */
+  reuseAddr?: boolean
+  /** `SO_REUSEPORT`. */
+  reusePort?: boolean
+  /** `IPV6_V6ONLY`. */
+  ipv6Only?: boolean
+  /** `SO_RCVBUF` in bytes. */
+  recvBufferSize?: number
+  /** `SO_SNDBUF` in bytes. */
+  sendBufferSize?: number
+  /** Receive buffer per datagram; larger datagrams are reported truncated. */
+  maxMessageSize?: number
+  /** Most datagrams per MESSAGE event. */
+  batchSize?: number
+  /** Bytes delivered but not yet consumed beyond which reading pauses. */
+  readWindow?: number
+}
+
 /** The runtime's settings and state. */
 export declare function runtimeInfo(): RuntimeInfo
 
@@ -187,3 +265,9 @@ export declare function tcpConnect(bridge: Bridge, options: RawConnectOptions): 
  * to accept.
  */
 export declare function tcpListen(bridge: Bridge, options: RawListenOptions): ServerHandle | ErrorInfo
+
+/**
+ * Creates and binds a UDP socket (synchronously, so `EADDRINUSE` is known at once) and
+ * starts reading.
+ */
+export declare function udpBind(bridge: Bridge, options: RawUdpOptions): UdpHandle | ErrorInfo

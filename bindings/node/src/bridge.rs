@@ -95,6 +95,9 @@ struct Queue {
     scheduled: AtomicBool,
 }
 
+/// Chunks up to this size are copied into JS memory rather than wrapped.
+const COPY_MAX: usize = 16 * 1024;
+
 /// The argument of one JS call: the flattened batch.
 pub struct Batch(Vec<Event>);
 
@@ -112,7 +115,14 @@ impl ToNapiValue for Batch {
                 Payload::Num(n) => arr.set(i + 2, n)?,
                 Payload::Str(s) => arr.set(i + 2, s)?,
                 Payload::Bytes(b, credit) => {
-                    arr.set(i + 2, Buffer::from(b))?;
+                    // Small chunks are copied into a V8-owned buffer: cheaper than an
+                    // external buffer, whose finalizer runs later on this thread. Large
+                    // ones are handed over without a copy.
+                    if b.len() <= COPY_MAX {
+                        arr.set(i + 2, BufferSlice::copy_from(&env, &b)?)?;
+                    } else {
+                        arr.set(i + 2, Buffer::from(b))?;
+                    }
                     drop(credit);
                 }
                 Payload::Error(e) => arr.set(i + 2, e)?,
