@@ -13,8 +13,8 @@
 //! when that count leaves or reaches zero. JS→Rust commands are plain synchronous calls
 //! on handle objects: no round trip, no promise.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, RwLock};
 
 use iocrate_net::Credit;
 use napi::bindgen_prelude::*;
@@ -89,11 +89,7 @@ pub struct Event {
     payload: Payload,
 }
 
-#[derive(Default)]
-struct Queue {
-    events: Mutex<Vec<Event>>,
-    scheduled: AtomicBool,
-}
+type Queue = iocrate_runtime::BatchQueue<Event>;
 
 /// Chunks up to this size are copied into JS memory rather than wrapped.
 const COPY_MAX: usize = 16 * 1024;
@@ -160,8 +156,7 @@ impl BridgeInner {
             tsfn.call(Some(ev), ThreadsafeFunctionCallMode::NonBlocking);
             return;
         }
-        self.queue.events.lock().unwrap_or_else(|e| e.into_inner()).push(ev);
-        if !self.queue.scheduled.swap(true, Ordering::AcqRel) {
+        if self.queue.push(ev) {
             let tsfn = self.tsfn.read().unwrap_or_else(|e| e.into_inner());
             tsfn.call(None, ThreadsafeFunctionCallMode::NonBlocking);
         }
@@ -180,7 +175,7 @@ impl Bridge {
     /// event (for comparison only).
     #[napi(constructor, ts_args_type = "callback: (batch: unknown[]) => void, batched?: boolean | undefined | null")]
     pub fn new(callback: Function<Batch, ()>, batched: Option<bool>) -> Result<Self> {
-        let queue = Arc::new(Queue::default());
+        let queue = Arc::new(Queue::new());
         let q = queue.clone();
         let tsfn: Tsfn = callback
             .build_threadsafe_function::<Option<Event>>()
@@ -189,10 +184,7 @@ impl Bridge {
             .build_callback(move |ctx| {
                 Ok(match ctx.value {
                     Some(ev) => Batch(vec![ev]),
-                    None => {
-                        q.scheduled.store(false, Ordering::Release);
-                        Batch(std::mem::take(&mut *q.events.lock().unwrap_or_else(|e| e.into_inner())))
-                    }
+                    None => Batch(q.drain()),
                 })
             })?;
         Ok(Bridge {

@@ -12,6 +12,10 @@
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
 
+mod batch;
+
+pub use batch::BatchQueue;
+
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 

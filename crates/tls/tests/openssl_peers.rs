@@ -389,3 +389,13 @@ fn our_client_against_our_server_resumes_and_moves_bulk() {
         assert_eq!(reused, vec![false, true], "{v:?}");
     }
 }
+
+#[test]
+#[ignore]
+fn dbg_serve() {
+    let (_server, port, conns) = serve(ServerOptions { identity: Some(pair("server")), ..Default::default() });
+    std::fs::write("/tmp/dbg_port", format!("{port} {}", certs().display())).unwrap();
+    let (conn, rx) = conns.recv_timeout(Duration::from_secs(30)).unwrap();
+    let seen = echo_with(conn.clone(), rx, true).join().unwrap();
+    eprintln!("SEEN {seen:?}");
+}

@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
@@ -28,6 +28,10 @@ const MAX_IOV: usize = 64;
 
 #[derive(Default)]
 struct WriteState {
+    /// The socket, once connected. Taken out when the connection finishes, so the
+    /// descriptor is closed as soon as the task ends, not when the owner's handle is
+    /// garbage-collected.
+    sock: Option<Arc<Sock>>,
     queue: VecDeque<Vec<u8>>,
     /// Bytes of `queue[0]` already written.
     front_off: usize,
@@ -44,7 +48,6 @@ struct WriteState {
 
 /// A connected (or connecting) TCP or Unix stream.
 pub struct TcpConn {
-    sock: OnceLock<Sock>,
     events: Arc<dyn StreamEvents>,
     flow: Arc<ReadFlow>,
     w: Mutex<WriteState>,
@@ -56,6 +59,9 @@ pub struct TcpConn {
     timeout_ms: AtomicU64,
     epoch: Instant,
     last_activity_ms: AtomicU64,
+    /// Set when the idle timeout fired; as in Node it fires again only after activity
+    /// (or a new `set_timeout`).
+    timed_out: AtomicBool,
     bytes_read: AtomicU64,
     bytes_written: AtomicU64,
     started: AtomicBool,
@@ -64,14 +70,13 @@ pub struct TcpConn {
 
 impl std::fmt::Debug for TcpConn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TcpConn").field("sock", &self.sock.get()).finish_non_exhaustive()
+        f.debug_struct("TcpConn").field("sock", &self.sock()).finish_non_exhaustive()
     }
 }
 
 impl TcpConn {
     fn new(opts: &StreamOptions, events: Arc<dyn StreamEvents>) -> Arc<Self> {
         Arc::new(TcpConn {
-            sock: OnceLock::new(),
             events,
             flow: ReadFlow::new(opts.read_window),
             w: Mutex::new(WriteState::default()),
@@ -83,6 +88,7 @@ impl TcpConn {
             timeout_ms: AtomicU64::new(opts.idle_timeout.map_or(0, |d| d.as_millis().max(1) as u64)),
             epoch: Instant::now(),
             last_activity_ms: AtomicU64::new(0),
+            timed_out: AtomicBool::new(false),
             bytes_read: AtomicU64::new(0),
             bytes_written: AtomicU64::new(0),
             started: AtomicBool::new(false),
@@ -147,8 +153,12 @@ impl TcpConn {
         if ka > 0 {
             let _ = sock.set_keep_alive(Some(Duration::from_millis(ka)));
         }
-        let _ = self.sock.set(sock);
+        self.w.lock().unwrap().sock = Some(Arc::new(sock));
         self.touch();
+    }
+
+    fn sock(&self) -> Option<Arc<Sock>> {
+        self.w.lock().unwrap().sock.clone()
     }
 
     fn now_ms(&self) -> u64 {
@@ -157,6 +167,11 @@ impl TcpConn {
 
     fn touch(&self) {
         self.last_activity_ms.store(self.now_ms(), Ordering::Relaxed);
+        if self.timed_out.load(Ordering::Relaxed) {
+            // Re-arm the idle timer: the task waits without a deadline while timed out.
+            self.timed_out.store(false, Ordering::Relaxed);
+            self.wake.notify_one();
+        }
     }
 
     /// Queues `data` for writing, writing directly when nothing is queued. Returns the
@@ -180,7 +195,7 @@ impl TcpConn {
         self.bytes_written.fetch_add(data.len() as u64, Ordering::Relaxed);
         let mut rest = data;
         if w.queue.is_empty() && w.error.is_none() {
-            if let Some(sock) = self.sock.get() {
+            if let Some(sock) = w.sock.as_ref() {
                 match sock.try_write(rest) {
                     Ok(n) => {
                         rest = &rest[n..];
@@ -244,7 +259,7 @@ impl TcpConn {
     /// Sets or clears `TCP_NODELAY`.
     pub fn set_no_delay(&self, on: bool) -> Result<(), NetError> {
         self.no_delay.store(on, Ordering::Relaxed);
-        match self.sock.get() {
+        match self.sock() {
             Some(s) => s.set_no_delay(on).map_err(|e| NetError::io("setsockopt", &e)),
             None => Ok(()),
         }
@@ -253,7 +268,7 @@ impl TcpConn {
     /// Enables TCP keep-alive with an initial delay, or disables it.
     pub fn set_keep_alive(&self, delay: Option<Duration>) -> Result<(), NetError> {
         self.keep_alive_ms.store(delay.map_or(0, |d| d.as_millis().max(1) as u64), Ordering::Relaxed);
-        match self.sock.get() {
+        match self.sock() {
             Some(s) => s.set_keep_alive(delay).map_err(|e| NetError::io("setsockopt", &e)),
             None => Ok(()),
         }
@@ -281,12 +296,12 @@ impl TcpConn {
 
     /// The local address, once connected.
     pub fn local_addr(&self) -> Option<SocketAddress> {
-        self.sock.get().and_then(|s| s.local_addr().ok())
+        self.sock().and_then(|s| s.local_addr().ok())
     }
 
     /// The remote address, once connected.
     pub fn peer_addr(&self) -> Option<SocketAddress> {
-        self.sock.get().and_then(|s| s.peer_addr().ok())
+        self.sock().and_then(|s| s.peer_addr().ok())
     }
 
     /// Reports the error (if any) and close, exactly once.
@@ -297,6 +312,8 @@ impl TcpConn {
                 return;
             }
             w.closed = true;
+            // The task holds its own reference; the descriptor closes when it returns.
+            w.sock = None;
             w.queue.clear();
             w.queued = 0;
         }
@@ -349,10 +366,8 @@ impl TcpConn {
     }
 
     async fn run(self: Arc<Self>) {
-        let sock = match self.sock.get() {
-            Some(s) => s,
-            None => return self.finish(None),
-        };
+        let Some(sock) = self.sock() else { return self.finish(None) };
+        let sock = &*sock;
         let mut read_done = false;
         let mut buf: Vec<u8> = Vec::new();
         loop {
@@ -383,7 +398,7 @@ impl TcpConn {
             };
             debug_assert!(!destroyed);
             let timeout_ms = self.timeout_ms.load(Ordering::Relaxed);
-            let deadline = (timeout_ms > 0).then(|| {
+            let deadline = (timeout_ms > 0 && !self.timed_out.load(Ordering::Relaxed)).then(|| {
                 let due = self.last_activity_ms.load(Ordering::Relaxed) + timeout_ms;
                 tokio::time::Instant::from_std(self.epoch + Duration::from_millis(due))
             });
@@ -429,7 +444,7 @@ impl TcpConn {
                 _ = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {
                     let idle = self.now_ms().saturating_sub(self.last_activity_ms.load(Ordering::Relaxed));
                     if timeout_ms > 0 && idle >= timeout_ms {
-                        self.touch();
+                        self.timed_out.store(true, Ordering::Relaxed);
                         self.events.on_timeout();
                     }
                 }
