@@ -75,6 +75,78 @@ export declare class TcpHandle {
   remoteAddress(): AddressInfo | null
 }
 
+/** A TLS stream. Same methods as `TcpHandle`, plus what the handshake settled. */
+export declare class TlsHandle {
+  /** The id events for this stream carry. */
+  get id(): number
+  /** Encrypts and writes. Returns the bytes still queued in Rust, or an error. */
+  write(data: Buffer): number | ErrorInfo
+  /** Writes several chunks in order. Returns the bytes still queued. */
+  writev(chunks: Array<Buffer>): number | ErrorInfo
+  /** Sends close_notify and ends the write side after flushing. */
+  end(): void
+  /** Closes now. */
+  destroy(): void
+  /** Stops reading. */
+  pause(): void
+  /** Resumes reading. */
+  resume(): void
+  /** Sets `TCP_NODELAY`. */
+  setNoDelay(on: boolean): ErrorInfo | null
+  /** Enables keep-alive with an initial delay in ms, or disables. */
+  setKeepAlive(enable: boolean, initialDelayMs?: number | undefined | null): ErrorInfo | null
+  /** Sets the idle timeout in ms (0 disables). */
+  setTimeout(ms: number): void
+  /** Bytes queued in Rust. */
+  buffered(): number
+  /** `[bytesRead, bytesWritten]` (plaintext). */
+  stats(): Array<number>
+  /** The local address once connected. */
+  localAddress(): AddressInfo | null
+  /** The remote address once connected. */
+  remoteAddress(): AddressInfo | null
+  /** The negotiated ALPN protocol, once the handshake is done. */
+  alpnProtocol(): string | null
+  /** `TLSv1.2` or `TLSv1.3`, once the handshake is done. */
+  protocol(): string | null
+  /** The negotiated cipher suite. */
+  cipher(): CipherInfo | null
+  /** The peer's certificate chain (DER), end-entity first. */
+  peerCertificates(): Array<Buffer>
+  /** Certificate `index` of the peer's chain (0: the peer's own), parsed. */
+  peerCertificate(index?: number | undefined | null): PeerCertificate | null
+  /** Whether the session was resumed. */
+  isSessionReused(): boolean
+  /** Server: the SNI name the client sent. Client: the name verified against. */
+  servername(): string | null
+  /**
+   * Whether the peer's certificate was verified (server: a client certificate was
+   * presented and verified).
+   */
+  authorized(): boolean
+  /** Why `authorized()` is false. */
+  authorizationError(): ErrorInfo | null
+}
+
+/**
+ * A listening TLS server. Events: CONNECTION (payload: a `TlsHandle`, handshake still
+ * running), DROP, ERROR, SERVER_CLOSE.
+ */
+export declare class TlsServerHandle {
+  /** The id events for this server carry. */
+  get id(): number
+  /** The bound address. */
+  address(): AddressInfo
+  /** Starts accepting. */
+  start(): void
+  /** Stops accepting; SERVER_CLOSE follows once every connection has closed. */
+  close(): void
+  /** Open connections. */
+  connections(): number
+  /** Sets the connection limit (negative: none). */
+  setMaxConnections(max: number): void
+}
+
 /**
  * A bound UDP socket. Events: MESSAGE (a batch), WARNING (truncation), DRAIN (queued
  * sends finished), ERROR (receive errors; the socket stays open), CLOSE.
@@ -137,6 +209,16 @@ export interface AddressInfo {
   family: string
 }
 
+/** The negotiated cipher. */
+export interface CipherInfo {
+  /** IANA name (`TLS_AES_128_GCM_SHA256`). */
+  name: string
+  /** IANA name, as Node's `standardName`. */
+  standardName: string
+  /** `TLSv1.2` or `TLSv1.3`. */
+  version: string
+}
+
 /**
  * Sets the worker count before the runtime starts. Returns an error description when
  * refused (bad count, or the runtime already runs with another count).
@@ -163,6 +245,30 @@ export interface ErrorInfo {
 
 /** Names and numbers of the event kinds. */
 export declare function eventKinds(): Record<string, number>
+
+/** A peer certificate, parsed. */
+export interface PeerCertificate {
+  /** Subject attributes (`CN`, `O`, …). */
+  subject: Record<string, string>
+  /** Issuer attributes. */
+  issuer: Record<string, string>
+  /** `DNS:a, IP Address:1.2.3.4`. */
+  subjectaltname?: string
+  /** `Jan  1 00:00:00 2020 GMT`. */
+  valid_from: string
+  /** `Jan  1 00:00:00 2030 GMT`. */
+  valid_to: string
+  /** SHA-1 fingerprint, `AA:BB:…`. */
+  fingerprint: string
+  /** SHA-256 fingerprint, `AA:BB:…`. */
+  fingerprint256: string
+  /** Serial number, upper-case hex. */
+  serialNumber: string
+  /** Whether it is a CA certificate. */
+  ca: boolean
+  /** The DER bytes. */
+  raw: Buffer
+}
 
 /** Connect options from JS. */
 export interface RawConnectOptions {
@@ -202,6 +308,16 @@ export interface RawListenOptions {
   stream?: RawStreamOptions
 }
 
+/** A certificate and key for one SNI name. */
+export interface RawSniEntry {
+  /** Server name (`a.example.com` or `*.example.com`). */
+  name: string
+  /** Certificate chain (PEM). */
+  cert: Buffer
+  /** Private key (PEM). */
+  key: Buffer
+}
+
 /** Stream settings from JS. */
 export interface RawStreamOptions {
   /** `TCP_NODELAY` (default true). */
@@ -214,6 +330,56 @@ export interface RawStreamOptions {
   highWaterMark?: number
   /** Read window in bytes. */
   readWindow?: number
+}
+
+/** TLS client options from JS (PEM as Buffers). */
+export interface RawTlsConnectOptions {
+  /** Where to connect. */
+  tcp: RawConnectOptions
+  /** Name to send as SNI and to verify the certificate against (DNS name or IP). */
+  servername?: string
+  /** Trusted CAs (PEM); absent: the system roots. */
+  ca?: Array<Buffer>
+  /** Client certificate chain (PEM). */
+  cert?: Buffer
+  /** Client private key (PEM). */
+  key?: Buffer
+  /** ALPN protocols to offer. */
+  alpnProtocols?: Array<string>
+  /** `TLSv1.2` or `TLSv1.3`. */
+  minVersion?: string
+  /** `TLSv1.2` or `TLSv1.3`. */
+  maxVersion?: string
+  /** Accept any server certificate (the outcome is still reported). */
+  dangerouslyDisableCertificateVerification?: boolean
+  /** Fail the handshake after this many ms (0 or absent: no limit). */
+  handshakeTimeoutMs?: number
+}
+
+/** TLS server options from JS. */
+export interface RawTlsServerOptions {
+  /** Where to listen. */
+  listen: RawListenOptions
+  /** Default certificate chain (PEM). */
+  cert?: Buffer
+  /** Default private key (PEM). */
+  key?: Buffer
+  /** Certificates per SNI name. */
+  sni?: Array<RawSniEntry>
+  /** CAs for client certificates (PEM). */
+  ca?: Array<Buffer>
+  /** ALPN protocols accepted, preferred first. */
+  alpnProtocols?: Array<string>
+  /** `TLSv1.2` or `TLSv1.3`. */
+  minVersion?: string
+  /** `TLSv1.2` or `TLSv1.3`. */
+  maxVersion?: string
+  /** Ask for a client certificate. */
+  requestCert?: boolean
+  /** With `requestCert`: refuse clients without a valid certificate. */
+  rejectUnauthorized?: boolean
+  /** Fail handshakes after this many ms (0 or absent: no limit). */
+  handshakeTimeoutMs?: number
 }
 
 /** Bind options from JS. */
@@ -265,6 +431,18 @@ export declare function tcpConnect(bridge: Bridge, options: RawConnectOptions): 
  * to accept.
  */
 export declare function tcpListen(bridge: Bridge, options: RawListenOptions): ServerHandle | ErrorInfo
+
+/**
+ * Starts a TLS connection. Events: CONNECT once the handshake is done, or ERROR then
+ * CLOSE. Bad options come back at once as an error description.
+ */
+export declare function tlsConnect(bridge: Bridge, options: RawTlsConnectOptions): TlsHandle | ErrorInfo
+
+/**
+ * Binds and listens (synchronously); bad certificates or options come back at once as
+ * an error description. Call `start()` to accept.
+ */
+export declare function tlsListen(bridge: Bridge, options: RawTlsServerOptions): TlsServerHandle | ErrorInfo
 
 /**
  * Creates and binds a UDP socket (synchronously, so `EADDRINUSE` is known at once) and

@@ -1,1 +1,484 @@
-//! TLS glue (tls work).
+//! `@iocrate/tls`: TLS client and server streams over TCP (rustls, ring provider).
+//!
+//! Events of a `TlsHandle` are those of a `TcpHandle`, with one difference: CONNECT
+//! means "the TLS handshake has completed", on both sides. A server's CONNECTION event
+//! carries the `TlsHandle` as soon as the TCP connection is accepted; the TS layer waits
+//! for that handle's CONNECT (→ `'secureConnection'`) or ERROR (→ `'tlsClientError'`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use iocrate_net::tcp::{AcceptedSocket, ServerEvents, TcpServer};
+use iocrate_net::{ConnectOptions, ListenOptions, NetError, SocketAddress, StreamOptions};
+use iocrate_tls::config::{client_config, server_config};
+use iocrate_tls::{CertInfo, ClientOptions, KeyPair, ServerOptions, TlsConn, TlsVersion};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::bridge::{kind, Bridge, Payload, Sink};
+use crate::error::ErrorInfo;
+use crate::net::{listen_with, AddressInfo, RawConnectOptions, RawListenOptions};
+
+/// TLS client options from JS (PEM as Buffers).
+#[napi(object)]
+pub struct RawTlsConnectOptions {
+    /// Where to connect.
+    pub tcp: RawConnectOptions,
+    /// Name to send as SNI and to verify the certificate against (DNS name or IP).
+    pub servername: Option<String>,
+    /// Trusted CAs (PEM); absent: the system roots.
+    pub ca: Option<Vec<Buffer>>,
+    /// Client certificate chain (PEM).
+    pub cert: Option<Buffer>,
+    /// Client private key (PEM).
+    pub key: Option<Buffer>,
+    /// ALPN protocols to offer.
+    pub alpn_protocols: Option<Vec<String>>,
+    /// `TLSv1.2` or `TLSv1.3`.
+    pub min_version: Option<String>,
+    /// `TLSv1.2` or `TLSv1.3`.
+    pub max_version: Option<String>,
+    /// Accept any server certificate (the outcome is still reported).
+    pub dangerously_disable_certificate_verification: Option<bool>,
+    /// Fail the handshake after this many ms (0 or absent: no limit).
+    pub handshake_timeout_ms: Option<u32>,
+}
+
+/// A certificate and key for one SNI name.
+#[napi(object)]
+pub struct RawSniEntry {
+    /// Server name (`a.example.com` or `*.example.com`).
+    pub name: String,
+    /// Certificate chain (PEM).
+    pub cert: Buffer,
+    /// Private key (PEM).
+    pub key: Buffer,
+}
+
+/// TLS server options from JS.
+#[napi(object)]
+pub struct RawTlsServerOptions {
+    /// Where to listen.
+    pub listen: RawListenOptions,
+    /// Default certificate chain (PEM).
+    pub cert: Option<Buffer>,
+    /// Default private key (PEM).
+    pub key: Option<Buffer>,
+    /// Certificates per SNI name.
+    pub sni: Option<Vec<RawSniEntry>>,
+    /// CAs for client certificates (PEM).
+    pub ca: Option<Vec<Buffer>>,
+    /// ALPN protocols accepted, preferred first.
+    pub alpn_protocols: Option<Vec<String>>,
+    /// `TLSv1.2` or `TLSv1.3`.
+    pub min_version: Option<String>,
+    /// `TLSv1.2` or `TLSv1.3`.
+    pub max_version: Option<String>,
+    /// Ask for a client certificate.
+    pub request_cert: Option<bool>,
+    /// With `requestCert`: refuse clients without a valid certificate.
+    pub reject_unauthorized: Option<bool>,
+    /// Fail handshakes after this many ms (0 or absent: no limit).
+    pub handshake_timeout_ms: Option<u32>,
+}
+
+/// A peer certificate, parsed.
+#[napi(object)]
+pub struct PeerCertificate {
+    /// Subject attributes (`CN`, `O`, …).
+    pub subject: HashMap<String, String>,
+    /// Issuer attributes.
+    pub issuer: HashMap<String, String>,
+    /// `DNS:a, IP Address:1.2.3.4`.
+    pub subjectaltname: Option<String>,
+    /// `Jan  1 00:00:00 2020 GMT`.
+    #[napi(js_name = "valid_from")]
+    pub valid_from: String,
+    /// `Jan  1 00:00:00 2030 GMT`.
+    #[napi(js_name = "valid_to")]
+    pub valid_to: String,
+    /// SHA-1 fingerprint, `AA:BB:…`.
+    pub fingerprint: String,
+    /// SHA-256 fingerprint, `AA:BB:…`.
+    pub fingerprint256: String,
+    /// Serial number, upper-case hex.
+    pub serial_number: String,
+    /// Whether it is a CA certificate.
+    pub ca: bool,
+    /// The DER bytes.
+    pub raw: Buffer,
+}
+
+/// The negotiated cipher.
+#[napi(object)]
+pub struct CipherInfo {
+    /// IANA name (`TLS_AES_128_GCM_SHA256`).
+    pub name: String,
+    /// IANA name, as Node's `standardName`.
+    pub standard_name: String,
+    /// `TLSv1.2` or `TLSv1.3`.
+    pub version: String,
+}
+
+fn map_pairs(v: Vec<(String, String)>) -> HashMap<String, String> {
+    let mut m: HashMap<String, String> = HashMap::new();
+    for (k, val) in v {
+        m.entry(k).and_modify(|e| {
+            e.push('\n');
+            e.push_str(&val);
+        }).or_insert(val);
+    }
+    m
+}
+
+fn version(v: &Option<String>) -> std::result::Result<Option<TlsVersion>, NetError> {
+    v.as_deref().map(TlsVersion::parse).transpose()
+}
+
+fn alpn(v: Option<Vec<String>>) -> Vec<Vec<u8>> {
+    v.unwrap_or_default().into_iter().map(String::into_bytes).collect()
+}
+
+fn pems(v: Option<Vec<Buffer>>) -> Option<Vec<Vec<u8>>> {
+    v.map(|l| l.into_iter().map(|b| b.to_vec()).collect())
+}
+
+fn key_pair(cert: Option<Buffer>, key: Option<Buffer>) -> std::result::Result<Option<KeyPair>, NetError> {
+    match (cert, key) {
+        (Some(c), Some(k)) => Ok(Some(KeyPair { cert: c.to_vec(), key: k.to_vec() })),
+        (None, None) => Ok(None),
+        _ => Err(NetError::new(iocrate_tls::codes::BAD_CONFIG, "tls", "cert and key must be given together")),
+    }
+}
+
+fn ms(v: Option<u32>) -> Option<Duration> {
+    v.filter(|&v| v > 0).map(|v| Duration::from_millis(v as u64))
+}
+
+/// A TLS stream. Same methods as `TcpHandle`, plus what the handshake settled.
+#[napi]
+pub struct TlsHandle {
+    conn: Arc<TlsConn>,
+    id: u32,
+}
+
+fn js_err(e: NetError) -> ErrorInfo {
+    e.into()
+}
+
+#[napi]
+impl TlsHandle {
+    /// The id events for this stream carry.
+    #[napi(getter)]
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// Encrypts and writes. Returns the bytes still queued in Rust, or an error.
+    #[napi]
+    pub fn write(&self, data: BufferSlice) -> Either<f64, ErrorInfo> {
+        match self.conn.write(&data) {
+            Ok(q) => Either::A(q as f64),
+            Err(e) => Either::B(js_err(e)),
+        }
+    }
+
+    /// Writes several chunks in order. Returns the bytes still queued.
+    #[napi]
+    pub fn writev(&self, chunks: Vec<BufferSlice>) -> Either<f64, ErrorInfo> {
+        let mut q = 0;
+        for c in chunks {
+            match self.conn.write(&c) {
+                Ok(n) => q = n,
+                Err(e) => return Either::B(js_err(e)),
+            }
+        }
+        Either::A(q as f64)
+    }
+
+    /// Sends close_notify and ends the write side after flushing.
+    #[napi]
+    pub fn end(&self) {
+        self.conn.end();
+    }
+
+    /// Closes now.
+    #[napi]
+    pub fn destroy(&self) {
+        self.conn.destroy();
+    }
+
+    /// Stops reading.
+    #[napi]
+    pub fn pause(&self) {
+        self.conn.pause();
+    }
+
+    /// Resumes reading.
+    #[napi]
+    pub fn resume(&self) {
+        self.conn.resume();
+    }
+
+    /// Sets `TCP_NODELAY`.
+    #[napi]
+    pub fn set_no_delay(&self, on: bool) -> Option<ErrorInfo> {
+        self.conn.set_no_delay(on).err().map(js_err)
+    }
+
+    /// Enables keep-alive with an initial delay in ms, or disables.
+    #[napi]
+    pub fn set_keep_alive(&self, enable: bool, initial_delay_ms: Option<u32>) -> Option<ErrorInfo> {
+        let d = enable.then(|| Duration::from_millis(initial_delay_ms.unwrap_or(0).max(1000) as u64));
+        self.conn.set_keep_alive(d).err().map(js_err)
+    }
+
+    /// Sets the idle timeout in ms (0 disables).
+    #[napi]
+    pub fn set_timeout(&self, ms: u32) {
+        self.conn.set_timeout((ms > 0).then(|| Duration::from_millis(ms as u64)));
+    }
+
+    /// Bytes queued in Rust.
+    #[napi]
+    pub fn buffered(&self) -> f64 {
+        self.conn.buffered() as f64
+    }
+
+    /// `[bytesRead, bytesWritten]` (plaintext).
+    #[napi]
+    pub fn stats(&self) -> Vec<f64> {
+        let s = self.conn.stats();
+        vec![s.bytes_read as f64, s.bytes_written as f64]
+    }
+
+    /// The local address once connected.
+    #[napi]
+    pub fn local_address(&self) -> Option<AddressInfo> {
+        self.conn.local_addr().map(Into::into)
+    }
+
+    /// The remote address once connected.
+    #[napi]
+    pub fn remote_address(&self) -> Option<AddressInfo> {
+        self.conn.peer_addr().map(Into::into)
+    }
+
+    /// The negotiated ALPN protocol, once the handshake is done.
+    #[napi]
+    pub fn alpn_protocol(&self) -> Option<String> {
+        self.conn.info()?.alpn.as_ref().map(|a| String::from_utf8_lossy(a).into_owned())
+    }
+
+    /// `TLSv1.2` or `TLSv1.3`, once the handshake is done.
+    #[napi]
+    pub fn protocol(&self) -> Option<String> {
+        self.conn.info()?.protocol.map(str::to_string)
+    }
+
+    /// The negotiated cipher suite.
+    #[napi]
+    pub fn cipher(&self) -> Option<CipherInfo> {
+        let i = self.conn.info()?;
+        let name = i.cipher.clone()?;
+        Some(CipherInfo { standard_name: name.clone(), name, version: i.protocol.unwrap_or("").to_string() })
+    }
+
+    /// The peer's certificate chain (DER), end-entity first.
+    #[napi]
+    pub fn peer_certificates(&self) -> Vec<Buffer> {
+        self.conn.info().map(|i| i.peer_certs.iter().map(|c| Buffer::from(c.clone())).collect()).unwrap_or_default()
+    }
+
+    /// Certificate `index` of the peer's chain (0: the peer's own), parsed.
+    #[napi]
+    pub fn peer_certificate(&self, index: Option<u32>) -> Option<PeerCertificate> {
+        let der = self.conn.info()?.peer_certs.get(index.unwrap_or(0) as usize)?.clone();
+        let c = CertInfo::from_der(&der)?;
+        Some(PeerCertificate {
+            subject: map_pairs(c.subject),
+            issuer: map_pairs(c.issuer),
+            subjectaltname: c.subjectaltname,
+            valid_from: c.valid_from,
+            valid_to: c.valid_to,
+            fingerprint: c.fingerprint,
+            fingerprint256: c.fingerprint256,
+            serial_number: c.serial_number,
+            ca: c.ca,
+            raw: der.into(),
+        })
+    }
+
+    /// Whether the session was resumed.
+    #[napi]
+    pub fn is_session_reused(&self) -> bool {
+        self.conn.info().is_some_and(|i| i.session_reused)
+    }
+
+    /// Server: the SNI name the client sent. Client: the name verified against.
+    #[napi]
+    pub fn servername(&self) -> Option<String> {
+        self.conn.info()?.servername.clone()
+    }
+
+    /// Whether the peer's certificate was verified (server: a client certificate was
+    /// presented and verified).
+    #[napi]
+    pub fn authorized(&self) -> bool {
+        self.conn.info().is_some_and(|i| i.authorized)
+    }
+
+    /// Why `authorized()` is false.
+    #[napi]
+    pub fn authorization_error(&self) -> Option<ErrorInfo> {
+        self.conn.info()?.authorization_error.clone().map(js_err)
+    }
+}
+
+fn client_options(o: &mut RawTlsConnectOptions) -> std::result::Result<ClientOptions, NetError> {
+    Ok(ClientOptions {
+        ca: pems(o.ca.take()),
+        identity: key_pair(o.cert.take(), o.key.take())?,
+        alpn: alpn(o.alpn_protocols.take()),
+        min_version: version(&o.min_version)?,
+        max_version: version(&o.max_version)?,
+        dangerously_disable_certificate_verification: o.dangerously_disable_certificate_verification.unwrap_or(false),
+    })
+}
+
+/// Starts a TLS connection. Events: CONNECT once the handshake is done, or ERROR then
+/// CLOSE. Bad options come back at once as an error description.
+#[napi]
+pub fn tls_connect(bridge: &Bridge, mut options: RawTlsConnectOptions) -> Either<TlsHandle, ErrorInfo> {
+    let opts = match client_options(&mut options) {
+        Ok(o) => o,
+        Err(e) => return Either::B(e.into()),
+    };
+    let setup = match client_config(&opts) {
+        Ok(s) => s,
+        Err(e) => return Either::B(e.into()),
+    };
+    let hs = ms(options.handshake_timeout_ms);
+    let name = options.servername.take().filter(|s| !s.is_empty());
+    let tcp: ConnectOptions = options.tcp.into();
+    let name = name.unwrap_or_else(|| if tcp.host.is_empty() { "localhost".to_string() } else { tcp.host.clone() });
+    if let Err(e) = iocrate_tls::config::server_name(&name) {
+        return Either::B(e.into());
+    }
+    let sink = Sink::new(&bridge.inner);
+    let id = sink.id;
+    let conn = TlsConn::connect(tcp, setup, &name, hs, Arc::new(sink));
+    Either::A(TlsHandle { conn, id })
+}
+
+struct TlsServerSink {
+    sink: Sink,
+    stream: StreamOptions,
+    config: Arc<iocrate_tls::rustls::ServerConfig>,
+    handshake_timeout: Option<Duration>,
+}
+
+impl ServerEvents for TlsServerSink {
+    fn on_connection(&self, a: AcceptedSocket) {
+        let s = Sink::new(&self.sink.bridge);
+        let id = s.id;
+        let conn = TlsConn::accept(a.sock, Some(a.guard), &self.config, &self.stream, self.handshake_timeout, Arc::new(s));
+        let c = conn.clone();
+        self.sink.push(
+            kind::CONNECTION,
+            Payload::Lazy(Box::new(move |env| unsafe { TlsHandle::to_napi_value(env.raw(), TlsHandle { conn: c, id }) })),
+        );
+        conn.start();
+    }
+    fn on_drop(&self, remote: Option<SocketAddress>) {
+        self.sink.push(kind::DROP, Payload::Str(remote.map(|r| r.to_string()).unwrap_or_default()));
+    }
+    fn on_error(&self, err: NetError) {
+        self.sink.push(kind::ERROR, Payload::Error(err.into()));
+    }
+    fn on_close(&self) {
+        self.sink.push(kind::SERVER_CLOSE, Payload::None);
+    }
+}
+
+/// A listening TLS server. Events: CONNECTION (payload: a `TlsHandle`, handshake still
+/// running), DROP, ERROR, SERVER_CLOSE.
+#[napi]
+pub struct TlsServerHandle {
+    server: Arc<TcpServer>,
+    id: u32,
+}
+
+#[napi]
+impl TlsServerHandle {
+    /// The id events for this server carry.
+    #[napi(getter)]
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// The bound address.
+    #[napi]
+    pub fn address(&self) -> AddressInfo {
+        self.server.local_addr().clone().into()
+    }
+
+    /// Starts accepting.
+    #[napi]
+    pub fn start(&self) {
+        self.server.start();
+    }
+
+    /// Stops accepting; SERVER_CLOSE follows once every connection has closed.
+    #[napi]
+    pub fn close(&self) {
+        self.server.close();
+    }
+
+    /// Open connections.
+    #[napi]
+    pub fn connections(&self) -> u32 {
+        self.server.connections() as u32
+    }
+
+    /// Sets the connection limit (negative: none).
+    #[napi]
+    pub fn set_max_connections(&self, max: i64) {
+        self.server.set_max_connections((max >= 0).then_some(max as usize));
+    }
+}
+
+fn server_options(o: &mut RawTlsServerOptions) -> std::result::Result<ServerOptions, NetError> {
+    let mut sni = Vec::new();
+    for e in o.sni.take().unwrap_or_default() {
+        sni.push((e.name, KeyPair { cert: e.cert.to_vec(), key: e.key.to_vec() }));
+    }
+    let request_cert = o.request_cert.unwrap_or(false);
+    Ok(ServerOptions {
+        identity: key_pair(o.cert.take(), o.key.take())?,
+        sni,
+        alpn: alpn(o.alpn_protocols.take()),
+        min_version: version(&o.min_version)?,
+        max_version: version(&o.max_version)?,
+        request_cert,
+        require_cert: request_cert && o.reject_unauthorized.unwrap_or(true),
+        ca: pems(o.ca.take()),
+    })
+}
+
+/// Binds and listens (synchronously); bad certificates or options come back at once as
+/// an error description. Call `start()` to accept.
+#[napi]
+pub fn tls_listen(bridge: &Bridge, mut options: RawTlsServerOptions) -> Either<TlsServerHandle, ErrorInfo> {
+    let config = match server_options(&mut options).and_then(|o| server_config(&o)) {
+        Ok(c) => c,
+        Err(e) => return Either::B(e.into()),
+    };
+    let handshake_timeout = ms(options.handshake_timeout_ms);
+    let listen: ListenOptions = options.listen.into();
+    match listen_with(&bridge.inner, listen, |sink, stream| Arc::new(TlsServerSink { sink, stream, config, handshake_timeout })) {
+        Ok((server, id)) => Either::A(TlsServerHandle { server, id }),
+        Err(e) => Either::B(e.into()),
+    }
+}

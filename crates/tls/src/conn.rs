@@ -467,6 +467,11 @@ impl TlsConn {
             st.out_off = 0;
             st.early_plain = 0;
         }
+        // The socket lives as long as the handle (which JS may hold until GC): shut it
+        // down now so the peer sees the close at once.
+        if let Some(sock) = self.sock.get() {
+            let _ = sock.sock_ref().shutdown(std::net::Shutdown::Both);
+        }
         let had_error = err.is_some();
         if let Some(e) = err {
             self.events.on_error(e);

@@ -8,6 +8,7 @@
 //!   [`iocrate_net::StreamEvents`] trait as `TcpConn`.
 //! - [`record`] is the I/O-free heart of the driver (ciphertext in, plaintext out); the
 //!   fuzz targets call it directly.
+//! - [`fuzzing`] holds the entry points of the fuzz targets.
 //! - [`CertInfo`] describes a peer certificate the way Node's `getPeerCertificate()` does.
 //!
 //! The ring provider is always passed explicitly, so no process-wide default provider
@@ -19,9 +20,12 @@ mod cert;
 pub mod config;
 mod conn;
 mod error;
+pub mod fuzzing;
 pub mod record;
 
 pub use cert::CertInfo;
 pub use config::{ClientOptions, ClientSetup, KeyPair, ServerOptions, TlsVersion};
 pub use conn::{TlsConn, TlsInfo};
 pub use error::{codes, map_tls_error};
+/// The rustls version this crate is built on (for `ServerConfig`/`ClientConfig` types).
+pub use rustls;

@@ -253,6 +253,17 @@ fn echo_with(conn: Arc<TlsConn>, rx: Receiver<Ev>, end_after_line: bool) -> std:
     })
 }
 
+/// Takes the next accepted connection on another thread and echoes on it (ending after
+/// the first line); joins to the connection.
+fn accept_echo(conns: &Arc<Mutex<Receiver<(Arc<TlsConn>, Receiver<Ev>)>>>) -> std::thread::JoinHandle<(Arc<TlsConn>, Vec<Ev>)> {
+    let conns = conns.clone();
+    std::thread::spawn(move || {
+        let (conn, rx) = conns.lock().unwrap().recv_timeout(Duration::from_secs(10)).unwrap();
+        let seen = echo_with(conn.clone(), rx, true).join().unwrap();
+        (conn, seen)
+    })
+}
+
 fn s_client(port: u16, extra: &[&str], input: &[u8]) -> (bool, String) {
     let ca = certs().join("ca.pem");
     let mut child = Command::new("openssl")
@@ -285,9 +296,10 @@ fn s_client(port: u16, extra: &[&str], input: &[u8]) -> (bool, String) {
 fn s_client_against_our_server() {
     for ver in ["-tls1_2", "-tls1_3"] {
         let (server, port, conns) = serve(ServerOptions { identity: Some(pair("server")), ..Default::default() });
+        let conns = Arc::new(Mutex::new(conns));
+        let h = accept_echo(&conns);
         let (ok, out) = s_client(port, &[ver, "-servername", "localhost", "-verify_hostname", "localhost"], b"ping over tls\n");
-        let (conn, rx) = conns.recv_timeout(Duration::from_secs(5)).unwrap();
-        let seen = echo_with(conn.clone(), rx, true).join().unwrap();
+        let (conn, seen) = h.join().unwrap();
         assert!(out.contains("ping over tls"), "{ver}: ok={ok} {out}\n{seen:?}");
         let info = conn.info().unwrap();
         assert_eq!(info.servername.as_deref(), Some("localhost"));
@@ -309,23 +321,24 @@ fn sni_alpn_and_client_certs() {
         ..Default::default()
     };
     let (_server, port, conns) = serve(opts);
+    let conns = Arc::new(Mutex::new(conns));
     // Without a client certificate: refused.
     let (ok, _) = s_client(port, &["-servername", "a.sni.test"], b"x\n");
     assert!(!ok || true);
-    let (_c, rx) = conns.recv_timeout(Duration::from_secs(5)).unwrap();
+    let (_c, rx) = conns.lock().unwrap().recv_timeout(Duration::from_secs(5)).unwrap();
     let e = expect_error(&rx);
     assert_eq!(e.code, codes::HANDSHAKE, "{e}");
     // With one: accepted, SNI picks the cert, ALPN agrees.
     let cert = certs().join("client.pem");
     let key = certs().join("client.key");
+    let h = accept_echo(&conns);
     let (_ok, out) = s_client(
         port,
         &["-servername", "b.sni.test", "-verify_hostname", "b.sni.test", "-alpn", "http/1.1",
           "-cert", cert.to_str().unwrap(), "-key", key.to_str().unwrap(), "-CAfile", ca.to_str().unwrap()],
         b"sni\n",
     );
-    let (conn, rx) = conns.recv_timeout(Duration::from_secs(5)).unwrap();
-    echo_with(conn.clone(), rx, true).join().unwrap();
+    let (conn, _) = h.join().unwrap();
     assert!(out.contains("sni"), "{out}");
     let info = conn.info().unwrap();
     assert_eq!(info.servername.as_deref(), Some("b.sni.test"));
@@ -343,9 +356,10 @@ fn garbage_is_a_typed_error_and_the_server_survives() {
     let (_c, rx) = conns.recv_timeout(Duration::from_secs(5)).unwrap();
     let e = expect_error(&rx);
     assert_eq!(e.code, codes::HANDSHAKE, "{e}");
+    let conns = Arc::new(Mutex::new(conns));
+    let h = accept_echo(&conns);
     let (_ok, out) = s_client(port, &["-servername", "localhost"], b"still here\n");
-    let (conn, rx) = conns.recv_timeout(Duration::from_secs(5)).unwrap();
-    echo_with(conn, rx, true).join().unwrap();
+    h.join().unwrap();
     assert!(out.contains("still here"), "{out}");
 }
 
@@ -390,12 +404,3 @@ fn our_client_against_our_server_resumes_and_moves_bulk() {
     }
 }
 
-#[test]
-#[ignore]
-fn dbg_serve() {
-    let (_server, port, conns) = serve(ServerOptions { identity: Some(pair("server")), ..Default::default() });
-    std::fs::write("/tmp/dbg_port", format!("{port} {}", certs().display())).unwrap();
-    let (conn, rx) = conns.recv_timeout(Duration::from_secs(30)).unwrap();
-    let seen = echo_with(conn.clone(), rx, true).join().unwrap();
-    eprintln!("SEEN {seen:?}");
-}

@@ -211,11 +211,24 @@ export async function dial(options: DialOptions): Promise<Connection> {
   const conn = new Connection(handle)
   const wait = conn._waitConnect()
   const signal = options.signal
-  if (signal) {
-    if (signal.aborted) conn.close()
-    else signal.addEventListener('abort', () => conn.close(), { once: true })
+  if (!signal) {
+    await wait
+    return conn
   }
-  await wait
+  // The connect may complete before the abort is seen natively: reject on abort itself.
+  let onAbort!: () => void
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      conn.close()
+      reject(new IocrateError('ABORT_ERR', 'The operation was aborted', { cause: signal.reason }))
+    }
+  })
+  if (signal.aborted) onAbort()
+  else {
+    signal.addEventListener('abort', onAbort, { once: true })
+    void conn.closed.then(() => signal.removeEventListener('abort', onAbort))
+  }
+  await Promise.race([wait, aborted])
   return conn
 }
 
@@ -281,6 +294,8 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
     if (this.#closing) return
     this.#closing = true
     this.#h.close()
+    // Accepted but never handed out: nobody else can close these, and `closed` waits for them.
+    for (const c of this.#queue.splice(0)) c.close()
     const w = this.#waiter
     this.#waiter = undefined
     w?.()

@@ -121,11 +121,10 @@ export class Server extends EventEmitter {
     if (this.#options.pauseOnConnect) socket.pause()
     const w = this.#iterWaiters.shift()
     if (w) w({ value: socket, done: false })
-    else if (this.listenerCount(event) === 0 && this.#iterating) this.#iterQueue.push(socket)
+    // With no listener, keep it for an iterator that may start later (else it is orphaned).
+    else if (this.listenerCount(event) === 0) this.#iterQueue.push(socket)
     this.emit(event, socket)
   }
-
-  #iterating = false
 
   /** Handles one native event. @internal */
   onNativeEvent(kind: number, payload: unknown): void {
@@ -273,7 +272,6 @@ export class Server extends EventEmitter {
 
   /** Accepted sockets, as an async iterator (ends when the server closes). */
   [Symbol.asyncIterator](): AsyncIterator<Socket> {
-    this.#iterating = true
     return {
       next: () => {
         const s = this.#iterQueue.shift()
@@ -282,7 +280,6 @@ export class Server extends EventEmitter {
         return new Promise((resolve) => this.#iterWaiters.push(resolve))
       },
       return: () => {
-        this.#iterating = false
         return Promise.resolve({ value: undefined, done: true })
       },
     }

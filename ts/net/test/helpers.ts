@@ -14,16 +14,30 @@ export function tempSocketPath(name = 'sock'): string {
   return join(mkdtempSync(join(tmpdir(), 'iocrate-net-')), name)
 }
 
-/** A node:net echo server on `host` (or a Unix path); resolves once listening. */
-export async function nodeEchoServer(opts: { host?: string; path?: string; allowHalfOpen?: boolean } = {}): Promise<nodeNet.Server> {
+const tracked = new WeakMap<nodeNet.Server, Set<nodeNet.Socket>>()
+
+/** A node:net server on `host` (or a Unix path) whose sockets {@link closeNode} destroys. */
+export async function nodeServer(
+  opts: { host?: string; path?: string; allowHalfOpen?: boolean },
+  onConnection: (s: nodeNet.Socket) => void,
+): Promise<nodeNet.Server> {
+  const sockets = new Set<nodeNet.Socket>()
   const srv = nodeNet.createServer({ allowHalfOpen: opts.allowHalfOpen ?? false }, (s) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
     s.on('error', () => {})
-    s.pipe(s)
+    onConnection(s)
   })
+  tracked.set(srv, sockets)
   if (opts.path) srv.listen(opts.path)
   else srv.listen(0, opts.host ?? '127.0.0.1')
   await once(srv, 'listening')
   return srv
+}
+
+/** A node:net echo server on `host` (or a Unix path); resolves once listening. */
+export function nodeEchoServer(opts: { host?: string; path?: string; allowHalfOpen?: boolean } = {}): Promise<nodeNet.Server> {
+  return nodeServer(opts, (s) => s.pipe(s))
 }
 
 /** The port a node:net or iocrate server listens on. */
@@ -45,7 +59,7 @@ export function collect(s: NodeJS.ReadableStream): Promise<Buffer> {
 export function closeNode(srv: nodeNet.Server): Promise<void> {
   return new Promise((resolve) => {
     srv.close(() => resolve())
-    ;(srv as nodeNet.Server & { closeAllConnections?: () => void }).closeAllConnections?.()
+    for (const s of tracked.get(srv) ?? []) s.destroy()
   })
 }
 
@@ -113,4 +127,10 @@ export function lastJson<T = Record<string, unknown>>(r: ChildResult): T {
   const lines = r.stdout.trim().split('\n').filter((l) => l.startsWith('{'))
   if (lines.length === 0) throw new Error(`no JSON from child (code ${r.code}, signal ${r.signal}):\n${r.stdout}\n${r.stderr}`)
   return JSON.parse(lines[lines.length - 1]!) as T
+}
+
+/** Resolves once a stream has emitted `'close'` (at once if it already has). */
+export function waitClose(s: NodeJS.EventEmitter & { closed?: boolean }): Promise<void> {
+  if (s.closed) return Promise.resolve()
+  return new Promise((r) => s.once('close', () => r()))
 }

@@ -2,7 +2,7 @@ import * as nodeNet from 'node:net'
 import { once } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { connect, createServer, type Socket } from '@iocrate/net'
-import { closeNode, collect, nodeEchoServer, portOf, sleep, tempSocketPath, within } from './helpers.js'
+import { closeNode, collect, nodeEchoServer, nodeServer, portOf, sleep, tempSocketPath, waitClose, within } from './helpers.js'
 
 /** Our server echoing everything. */
 async function ourEchoServer(listen: { host?: string; path?: string; port?: number }, allowHalfOpen = false) {
@@ -67,7 +67,7 @@ describe('our server ↔ node:net client', () => {
     await once(c, 'data')
     expect(s.bytesWritten).toBe(3)
     c.destroy()
-    await once(s, 'close')
+    await waitClose(s)
     await ourClose(srv)
   })
 })
@@ -92,7 +92,7 @@ describe('our client ↔ node:net server', () => {
       expect(got.equals(payload)).toBe(true)
       expect(c.bytesRead).toBe(payload.length)
       expect(c.bytesWritten).toBe(payload.length)
-      await once(c, 'close')
+      await waitClose(c)
       await closeNode(srv)
     })
   }
@@ -145,34 +145,30 @@ describe('our client ↔ node:net server', () => {
 
 describe('half-close', () => {
   it('peer ends, we still write (our client, allowHalfOpen)', async () => {
-    const srv = nodeNet.createServer({ allowHalfOpen: true }, async (s) => {
+    const srv = await nodeServer({ allowHalfOpen: true }, async (s) => {
       s.end('bye from server')
       const got = await collect(s)
       expect(got.toString()).toBe('late data')
     })
-    srv.listen(0, '127.0.0.1')
-    await once(srv, 'listening')
     const c = connect({ port: portOf(srv), host: '127.0.0.1', allowHalfOpen: true })
     const got = await collect(c)
     expect(got.toString()).toBe('bye from server')
     expect(c.writable).toBe(true)
     c.end('late data')
-    await within(once(c, 'close'), 3000, 'close')
+    await within(waitClose(c), 3000, 'close')
     await closeNode(srv)
   })
 
   it('we end, peer still writes (our client)', async () => {
-    const srv = nodeNet.createServer({ allowHalfOpen: true }, async (s) => {
+    const srv = await nodeServer({ allowHalfOpen: true }, async (s) => {
       const got = await collect(s)
       s.end('you said ' + got.toString())
     })
-    srv.listen(0, '127.0.0.1')
-    await once(srv, 'listening')
     const c = connect({ port: portOf(srv), host: '127.0.0.1', allowHalfOpen: true })
     c.end('hi')
     const got = await collect(c)
     expect(got.toString()).toBe('you said hi')
-    await within(once(c, 'close'), 3000, 'close')
+    await within(waitClose(c), 3000, 'close')
     await closeNode(srv)
   })
 
@@ -201,20 +197,18 @@ describe('half-close', () => {
     const c = nodeNet.connect({ port: portOf(srv), host: '127.0.0.1', allowHalfOpen: true })
     expect((await collect(c)).toString()).toBe('server done')
     c.end('client late')
-    await once(c, 'close')
+    await waitClose(c)
     await within(new Promise<void>((r) => srv.close(() => r())), 3000, 'server close')
   })
 
   it('without allowHalfOpen our side ends when the peer ends', async () => {
-    const srv = nodeNet.createServer({ allowHalfOpen: true }, (s) => {
+    const srv = await nodeServer({ allowHalfOpen: true }, (s) => {
       s.end()
       s.resume()
     })
-    srv.listen(0, '127.0.0.1')
-    await once(srv, 'listening')
     const c = connect({ port: portOf(srv), host: '127.0.0.1' })
     c.resume()
-    await within(once(c, 'close'), 3000, 'close')
+    await within(waitClose(c), 3000, 'close')
     await closeNode(srv)
   })
 })
@@ -234,7 +228,7 @@ describe('errors', () => {
     expect(err.port).toBe(port)
     expect(err.errno).toBe(-111)
     expect(err).toBeInstanceOf(Error)
-    await once(c, 'close')
+    await waitClose(c)
   })
 
   it('EADDRINUSE when listening twice on a port', async () => {
@@ -285,11 +279,9 @@ describe('errors', () => {
   })
 
   it('peer destroys mid-write: typed error, no crash', async () => {
-    const srv = nodeNet.createServer((s) => {
+    const srv = await nodeServer({}, (s) => {
       s.once('data', () => s.resetAndDestroy())
     })
-    srv.listen(0, '127.0.0.1')
-    await once(srv, 'listening')
     const c = connect({ port: portOf(srv), host: '127.0.0.1' })
     await once(c, 'connect')
     const chunk = Buffer.alloc(64 * 1024, 1)
@@ -297,7 +289,7 @@ describe('errors', () => {
     let stop = false
     const pump = async () => {
       for (let i = 0; i < 2000 && !stop && !c.destroyed; i++) {
-        if (!c.write(chunk)) await Promise.race([once(c, 'drain'), once(c, 'close')])
+        if (!c.write(chunk)) await Promise.race([once(c, 'drain'), waitClose(c)])
       }
     }
     void pump()
@@ -305,7 +297,7 @@ describe('errors', () => {
     stop = true
     expect(['ECONNRESET', 'EPIPE']).toContain(err.code)
     expect(typeof err.syscall).toBe('string')
-    await within(once(c, 'close'), 3000, 'close')
+    await within(waitClose(c), 3000, 'close')
     await closeNode(srv)
   })
 
@@ -334,17 +326,15 @@ describe('errors', () => {
   })
 
   it('a half-open peer (ends without reading) does not break the socket', async () => {
-    const srv = nodeNet.createServer({ allowHalfOpen: true }, (s) => {
+    const srv = await nodeServer({ allowHalfOpen: true }, (s) => {
       s.end() // half-open: we never read what comes
     })
-    srv.listen(0, '127.0.0.1')
-    await once(srv, 'listening')
     const c = connect({ port: portOf(srv), host: '127.0.0.1', allowHalfOpen: true })
     c.resume()
     await once(c, 'end')
     expect(c.write('into the void')).toBe(true)
     c.end()
-    await within(once(c, 'close'), 3000, 'close')
+    await within(waitClose(c), 3000, 'close')
     await closeNode(srv)
   })
 
@@ -355,7 +345,7 @@ describe('errors', () => {
     ac.abort()
     const [err] = await once(c, 'error')
     expect(err.code).toBe('ABORT_ERR')
-    await once(c, 'close')
+    await waitClose(c)
     // An already-aborted signal.
     const c2 = connect({ port: portOf(srv), host: '127.0.0.1', signal: AbortSignal.abort() })
     const [err2] = await once(c2, 'error')

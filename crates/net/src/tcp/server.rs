@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -47,6 +47,8 @@ struct Shared {
     max: AtomicUsize,
     events: Arc<dyn ServerEvents>,
     stop: Notify,
+    /// Set (and signalled) once the accept loop has closed the listening socket.
+    stopped: (Mutex<bool>, Condvar),
 }
 
 impl Shared {
@@ -144,6 +146,7 @@ impl TcpServer {
                 max: AtomicUsize::new(opts.max_connections.unwrap_or(usize::MAX)),
                 events,
                 stop: Notify::new(),
+                stopped: (Mutex::new(false), Condvar::new()),
             }),
             local,
             listener: Mutex::new(Some(listener)),
@@ -174,17 +177,27 @@ impl TcpServer {
         });
     }
 
-    /// Stops accepting. `on_close` is reported once every accepted connection has closed.
+    /// Stops accepting: when this returns the listening socket is closed, so new
+    /// connections are refused (as Node's `server.close()`). `on_close` is reported once
+    /// every accepted connection has closed. Do not call it from a runtime thread.
     pub fn close(&self) {
         if self.shared.closing.swap(true, Ordering::AcqRel) {
             return;
         }
         // Never started: drop the listener here.
         let unstarted = self.listener.lock().unwrap().take();
+        let started = unstarted.is_none();
         if let Some(l) = unstarted {
             drop_listener(l);
         }
         self.shared.stop.notify_one();
+        if started {
+            // The accept loop owns the socket; wait (briefly) until it has closed it, so a
+            // connect right after `close()` is refused rather than reset from the backlog.
+            let (lock, cv) = &self.shared.stopped;
+            let done = lock.lock().unwrap();
+            let _ = cv.wait_timeout_while(done, Duration::from_secs(1), |d| !*d);
+        }
         self.shared.maybe_report_close();
     }
 }
@@ -260,6 +273,11 @@ async fn accept_loop(listener: Listener, shared: Arc<Shared>) {
         }
     }
     drop_listener(listener);
+    {
+        let (lock, cv) = &shared.stopped;
+        *lock.lock().unwrap() = true;
+        cv.notify_all();
+    }
     shared.maybe_report_close();
 }
 
