@@ -51,6 +51,16 @@ export declare class TcpHandle {
   write(data: Buffer): number | ErrorInfo
   /** Writes several chunks in order. Returns the bytes still queued. */
   writev(chunks: Array<Buffer>): number | ErrorInfo
+  /**
+   * Asks to forward everything read to `dest` (possibly this same stream) inside Rust.
+   * Reading stops; FORWARD_READY follows every DATA event already queued; then call
+   * `startForward()`. While forwarding there are no DATA events; END still arrives.
+   */
+  forwardTo(dest: TcpHandle): void
+  /** Starts the forwarding asked for by `forwardTo` (after FORWARD_READY). */
+  startForward(): void
+  /** Stops native forwarding; DATA events resume. */
+  stopForward(): void
   /** Ends the write side after flushing. */
   end(): void
   /** Closes now. */

@@ -40,6 +40,7 @@ pub(crate) mod kind {
     pub(crate) const SESSION: u32 = 13;
     pub(crate) const WARNING: u32 = 14;
     pub(crate) const BENCH: u32 = 15;
+    pub(crate) const FORWARD_READY: u32 = 16;
 }
 
 /// Names and numbers of the event kinds.
@@ -62,6 +63,7 @@ pub fn event_kinds() -> std::collections::HashMap<String, u32> {
         ("SESSION", SESSION),
         ("WARNING", WARNING),
         ("BENCH", BENCH),
+        ("FORWARD_READY", FORWARD_READY),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -270,5 +272,8 @@ impl iocrate_net::StreamEvents for Sink {
     }
     fn on_close(&self, had_error: bool) {
         self.push(kind::CLOSE, Payload::Bool(had_error));
+    }
+    fn on_forward_ready(&self) {
+        self.push(kind::FORWARD_READY, Payload::None);
     }
 }

@@ -171,6 +171,26 @@ impl TcpHandle {
         Either::A(q as f64)
     }
 
+    /// Asks to forward everything read to `dest` (possibly this same stream) inside Rust.
+    /// Reading stops; FORWARD_READY follows every DATA event already queued; then call
+    /// `startForward()`. While forwarding there are no DATA events; END still arrives.
+    #[napi]
+    pub fn forward_to(&self, dest: &TcpHandle) {
+        self.conn.forward_to(Some(dest.conn.clone()));
+    }
+
+    /// Starts the forwarding asked for by `forwardTo` (after FORWARD_READY).
+    #[napi]
+    pub fn start_forward(&self) {
+        self.conn.start_forward();
+    }
+
+    /// Stops native forwarding; DATA events resume.
+    #[napi]
+    pub fn stop_forward(&self) {
+        self.conn.forward_to(None);
+    }
+
     /// Ends the write side after flushing.
     #[napi]
     pub fn end(&self) {

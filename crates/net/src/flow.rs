@@ -13,6 +13,8 @@ pub struct ReadFlow {
     in_flight: AtomicUsize,
     window: usize,
     paused: AtomicBool,
+    /// Set while bytes are forwarded natively to a stream whose queue is full.
+    blocked: AtomicBool,
     wake: Notify,
 }
 
@@ -23,13 +25,16 @@ impl ReadFlow {
             in_flight: AtomicUsize::new(0),
             window: window.max(1),
             paused: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
             wake: Notify::new(),
         })
     }
 
     /// Whether the reader may read now.
     pub fn may_read(&self) -> bool {
-        !self.paused.load(Ordering::Acquire) && self.in_flight.load(Ordering::Acquire) < self.window
+        !self.paused.load(Ordering::Acquire)
+            && !self.blocked.load(Ordering::Acquire)
+            && self.in_flight.load(Ordering::Acquire) < self.window
     }
 
     /// Waits until the reader may read.
@@ -52,6 +57,18 @@ impl ReadFlow {
     pub fn resume(&self) {
         self.paused.store(false, Ordering::Release);
         self.wake.notify_waiters();
+    }
+
+    /// Stops reading because the stream this one forwards to is full.
+    pub fn block(&self) {
+        self.blocked.store(true, Ordering::Release);
+    }
+
+    /// Resumes reading after [`ReadFlow::block`].
+    pub fn unblock(&self) {
+        if self.blocked.swap(false, Ordering::AcqRel) {
+            self.wake.notify_waiters();
+        }
     }
 
     /// Whether the consumer paused reading.

@@ -15,6 +15,7 @@
 mod addr;
 mod error;
 mod flow;
+mod scratch;
 mod stream;
 pub mod tcp;
 pub mod udp;
@@ -22,4 +23,5 @@ pub mod udp;
 pub use addr::{Family, SocketAddress};
 pub use error::{NetError, errno_code};
 pub use flow::{Credit, ReadFlow};
+pub use scratch::read_with_scratch;
 pub use stream::{ConnectOptions, ListenOptions, StreamEvents, StreamOptions, StreamStats};

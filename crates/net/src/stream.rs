@@ -24,6 +24,9 @@ pub trait StreamEvents: Send + Sync + 'static {
     fn on_error(&self, err: NetError);
     /// The stream is closed and its resources released. Always the last call.
     fn on_close(&self, had_error: bool);
+    /// Native forwarding was requested and reading has stopped: every chunk read before
+    /// has been reported. The owner calls `start_forward` once it has passed those on.
+    fn on_forward_ready(&self) {}
 }
 
 /// Byte counters of a stream.

@@ -579,7 +579,6 @@ impl TlsConn {
         }
         let hs_deadline = self.handshake_timeout.map(|t| tokio::time::Instant::now() + t);
         let mut read_done = false;
-        let mut buf: Vec<u8> = Vec::with_capacity(self.read_chunk);
         let mut plain: Vec<u8> = Vec::new();
         loop {
             let (want_write, hs_done) = {
@@ -633,9 +632,11 @@ impl TlsConn {
                     if let Err(e) = r {
                         return self.finish(Some(NetError::io("read", &e)));
                     }
-                    buf.clear();
-                    match sock.try_read_buf(&mut buf) {
-                        Ok(n) => {
+                    // Ciphertext goes through the worker's scratch buffer: an idle
+                    // connection holds no read buffer.
+                    match iocrate_net::read_with_scratch(self.read_chunk, |b| sock.try_read_buf(b)) {
+                        Ok(buf) => {
+                            let n = buf.len();
                             self.touch();
                             let mut st = self.st.lock().unwrap();
                             let res = if n == 0 {

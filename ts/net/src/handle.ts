@@ -29,6 +29,10 @@ export interface NativeStream {
   stats(): number[]
   localAddress(): AddressInfo | null | undefined
   remoteAddress(): AddressInfo | null | undefined
+  /** Native forwarding (TCP only): see `Socket.pipe`. */
+  forwardTo?(dest: never): void
+  startForward?(): void
+  stopForward?(): void
 }
 
 /** A native listening handle. @internal */

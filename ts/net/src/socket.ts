@@ -75,6 +75,9 @@ export class Socket extends Duplex {
   #timeoutMs = 0
   #remote: AddressInfo | undefined
   #local: AddressInfo | undefined
+  /** The socket bytes are forwarded to natively (requested or active). */
+  #forwardDest: Socket | undefined
+  #forwardActive = false
 
   constructor(options: SocketOptions = {}) {
     super({
@@ -149,9 +152,64 @@ export class Socket extends Duplex {
         this.#release()
         this.#maybeFinish()
         break
+      case Kind.FORWARD_READY:
+        this.#startForwardWhenFlushed()
+        break
       default:
         this._onOtherEvent(kind, payload)
     }
+  }
+
+  /**
+   * Pipes to `destination` like `Readable.pipe`. When both ends are iocrate TCP sockets
+   * and the pipe is this socket's only reader, the bytes are moved inside Rust (no
+   * `'data'` events, no crossing into JS), with the destination's backpressure pausing
+   * reads; `'end'` still propagates. Adding a `'data'` listener or `unpipe()` returns
+   * to the JS path. Use it for proxies and echo servers.
+   */
+  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    const r = super.pipe(destination, options)
+    if (destination instanceof Socket) this.#requestForward(destination)
+    return r
+  }
+
+  override unpipe(destination?: NodeJS.WritableStream): this {
+    if (this.#forwardDest && (destination === undefined || destination === this.#forwardDest)) this.#stopForward()
+    return super.unpipe(destination)
+  }
+
+  #requestForward(dest: Socket): void {
+    const h = this[kHandle]
+    const dh = dest[kHandle]
+    if (!h || !dh || this.#forwardDest || this.#nativeClosed) return
+    if (typeof h.forwardTo !== 'function' || Object.getPrototypeOf(h) !== Object.getPrototypeOf(dh)) return
+    if (this.listenerCount('data') !== 1) return
+    this.#forwardDest = dest
+    ;(h.forwardTo as (d: NativeStream) => void)(dh)
+    this.on('newListener', this.#onNewListener)
+  }
+
+  readonly #onNewListener = (event: string | symbol): void => {
+    if (event === 'data' && this.#forwardDest) this.#stopForward()
+  }
+
+  // Every chunk read before the request has been pushed into this stream; once the pipe
+  // has written them all to the destination, Rust takes over (order is kept).
+  #startForwardWhenFlushed(): void {
+    if (!this.#forwardDest || this.#forwardActive || this.#nativeClosed) return
+    if (this.readableLength > 0 || !this.readableFlowing || this.#forwardDest.writableLength > 0) {
+      setImmediate(() => this.#startForwardWhenFlushed())
+      return
+    }
+    this.#forwardActive = true
+    this[kHandle]?.startForward?.()
+  }
+
+  #stopForward(): void {
+    this.#forwardDest = undefined
+    this.#forwardActive = false
+    this.removeListener('newListener', this.#onNewListener)
+    if (!this.#nativeClosed) this[kHandle]?.stopForward?.()
   }
 
   /** Called when the connection is established (TLS: after the handshake). @internal */
@@ -297,7 +355,9 @@ export class Socket extends Duplex {
   }
   /** Bytes received. */
   get bytesRead(): number {
-    return this.#bytesRead
+    // Counted natively: bytes forwarded inside Rust never pass through JS.
+    const s = this[kHandle]?.stats()
+    return s ? Math.max(s[0] as number, this.#bytesRead) : this.#bytesRead
   }
   /** Bytes written (accepted for sending). */
   get bytesWritten(): number {

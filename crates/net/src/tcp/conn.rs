@@ -66,6 +66,14 @@ pub struct TcpConn {
     bytes_written: AtomicU64,
     started: AtomicBool,
     guard: Mutex<Option<ConnGuard>>,
+    /// Where read bytes go when forwarded natively instead of to the owner.
+    forward: Mutex<Option<Arc<TcpConn>>>,
+    /// A forward target waiting for the owner to pass on what it already received.
+    pending_forward: Mutex<Option<Arc<TcpConn>>>,
+    /// `on_forward_ready` is owed for the pending forward.
+    announce_forward: AtomicBool,
+    /// Read flows of connections forwarding here, blocked until this queue drains.
+    drain_watchers: Mutex<Vec<Arc<ReadFlow>>>,
 }
 
 impl std::fmt::Debug for TcpConn {
@@ -93,6 +101,10 @@ impl TcpConn {
             bytes_written: AtomicU64::new(0),
             started: AtomicBool::new(false),
             guard: Mutex::new(None),
+            forward: Mutex::new(None),
+            pending_forward: Mutex::new(None),
+            announce_forward: AtomicBool::new(false),
+            drain_watchers: Mutex::new(Vec::new()),
         })
     }
 
@@ -304,6 +316,73 @@ impl TcpConn {
         self.sock().and_then(|s| s.peer_addr().ok())
     }
 
+    /// Asks to forward everything read from now on to `dest` (which may be this
+    /// connection: an echo) inside Rust, with no `on_data` events; `None` stops forwarding.
+    ///
+    /// Ordering is kept with a handshake: reading stops, `on_forward_ready` is reported
+    /// after every chunk already read, the owner passes those chunks on to `dest` itself,
+    /// then calls [`TcpConn::start_forward`]. While forwarding, a full `dest` queue pauses
+    /// reading until it drains. End of stream is still reported through `on_end`.
+    pub fn forward_to(&self, dest: Option<Arc<TcpConn>>) {
+        match dest {
+            Some(d) => {
+                *self.pending_forward.lock().unwrap() = Some(d);
+                self.flow.block();
+                self.announce_forward.store(true, Ordering::Release);
+            }
+            None => {
+                self.pending_forward.lock().unwrap().take();
+                self.announce_forward.store(false, Ordering::Release);
+                let old = self.forward.lock().unwrap().take();
+                if let Some(old) = old {
+                    old.drain_watchers.lock().unwrap().retain(|f| !Arc::ptr_eq(f, &self.flow));
+                }
+                self.flow.unblock();
+            }
+        }
+        self.wake.notify_one();
+    }
+
+    /// Completes [`TcpConn::forward_to`]: forwarding starts and reading resumes.
+    pub fn start_forward(&self) {
+        if let Some(d) = self.pending_forward.lock().unwrap().take() {
+            *self.forward.lock().unwrap() = Some(d);
+            self.flow.unblock();
+            self.wake.notify_one();
+        }
+    }
+
+    /// Hands a read chunk to the forward target, if any. Returns the chunk back when it
+    /// must go to the owner instead.
+    fn forward_chunk(&self, chunk: Vec<u8>) -> Option<Vec<u8>> {
+        let Some(dest) = self.forward.lock().unwrap().clone() else { return Some(chunk) };
+        match dest.write(&chunk) {
+            Ok(queued) => {
+                if queued >= dest.high_water_mark {
+                    // Block first, then register: a drain between the two unblocks us.
+                    self.flow.block();
+                    dest.drain_watchers.lock().unwrap().push(self.flow.clone());
+                    if dest.buffered() < dest.high_water_mark {
+                        self.flow.unblock();
+                    }
+                }
+                None
+            }
+            Err(_) => {
+                // The target is gone: stop forwarding and let the owner have the bytes.
+                *self.forward.lock().unwrap() = None;
+                Some(chunk)
+            }
+        }
+    }
+
+    fn release_watchers(&self) {
+        let watchers = std::mem::take(&mut *self.drain_watchers.lock().unwrap());
+        for f in watchers {
+            f.unblock();
+        }
+    }
+
     /// Reports the error (if any) and close, exactly once.
     fn finish(&self, err: Option<NetError>) {
         {
@@ -317,6 +396,8 @@ impl TcpConn {
             w.queue.clear();
             w.queued = 0;
         }
+        self.release_watchers();
+        self.forward.lock().unwrap().take();
         let had_error = err.is_some();
         if let Some(e) = err {
             self.events.on_error(e);
@@ -357,9 +438,10 @@ impl TcpConn {
             }
         }
         self.touch();
-        if w.need_drain {
-            w.need_drain = false;
-            drop(w);
+        let need_drain = std::mem::take(&mut w.need_drain);
+        drop(w);
+        self.release_watchers();
+        if need_drain {
             self.events.on_drain();
         }
         Ok(true)
@@ -369,8 +451,10 @@ impl TcpConn {
         let Some(sock) = self.sock() else { return self.finish(None) };
         let sock = &*sock;
         let mut read_done = false;
-        let mut buf: Vec<u8> = Vec::new();
         loop {
+            if self.announce_forward.swap(false, Ordering::AcqRel) {
+                self.events.on_forward_ready();
+            }
             let (want_write, destroyed) = {
                 let mut w = self.w.lock().unwrap();
                 if let Some(e) = w.error.take() {
@@ -414,28 +498,19 @@ impl TcpConn {
                     if let Err(e) = r {
                         return self.finish(Some(NetError::io("read", &e)));
                     }
-                    if buf.capacity() < self.read_chunk {
-                        buf = Vec::with_capacity(self.read_chunk);
-                    }
-                    match sock.try_read_buf(&mut buf) {
-                        Ok(0) => {
+                    match crate::scratch::read_with_scratch(self.read_chunk, |b| sock.try_read_buf(b)) {
+                        Ok(chunk) if chunk.is_empty() => {
                             read_done = true;
                             self.events.on_end();
                         }
-                        Ok(n) => {
+                        Ok(chunk) => {
+                            let n = chunk.len();
                             self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
                             self.touch();
-                            // Small reads are copied out so the big buffer is reused; big
-                            // ones are handed over whole (no copy).
-                            let chunk = if n <= self.read_chunk / 4 {
-                                let c = buf[..n].to_vec();
-                                buf.clear();
-                                c
-                            } else {
-                                std::mem::take(&mut buf)
-                            };
-                            let credit = self.flow.take(n);
-                            self.events.on_data(chunk, credit);
+                            if let Some(chunk) = self.forward_chunk(chunk) {
+                                let credit = self.flow.take(n);
+                                self.events.on_data(chunk, credit);
+                            }
                         }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                         Err(e) => return self.finish(Some(NetError::io("read", &e))),
