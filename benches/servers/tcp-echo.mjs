@@ -1,4 +1,4 @@
-// TCP server under test. --impl=node|iocrate|iocrate-fast  --mode=echo|idle
+// TCP server under test. --impl=node|iocrate|iocrate-js|iocrate-fast  --mode=echo|idle
 //   echo: every byte read is written back (stream API: s.pipe(s); fast API: write + drained()).
 //   idle: connections are accepted and held, nothing is read or written by the app.
 // Prints {"ready":true,"port":N}; answers {"cmd":"stats"} with {"conns":N}.
@@ -18,8 +18,24 @@ function onStreamSocket(s) {
   if (mode === 'echo') s.pipe(s);
 }
 
-async function listenStream(net) {
-  const server = net.createServer(onStreamSocket);
+// Echo through a JS 'data' handler: every chunk crosses into JS and back.
+function onStreamSocketJs(s) {
+  conns++;
+  s.on('error', noop);
+  s.on('close', () => conns--);
+  if (mode === 'echo') {
+    s.on('data', (d) => {
+      if (!s.write(d)) {
+        s.pause();
+        s.once('drain', () => s.resume());
+      }
+    });
+    s.on('end', () => s.end());
+  }
+}
+
+async function listenStream(net, handler = onStreamSocket) {
+  const server = net.createServer(handler);
   server.on?.('error', (err) => unavailable(err));
   await new Promise((resolve) => server.listen(0, host, resolve));
   return server.address().port;
@@ -61,6 +77,7 @@ try {
   let port;
   if (impl === 'node') port = await listenStream(await import('node:net'));
   else if (impl === 'iocrate') port = await listenStream(await import('@iocrate/net'));
+  else if (impl === 'iocrate-js') port = await listenStream(await import('@iocrate/net'), onStreamSocketJs);
   else if (impl === 'iocrate-fast') port = await listenFast(await import('@iocrate/net'));
   else throw new Error(`unknown impl ${impl}`);
   if (!port) throw new Error('server did not report a port');

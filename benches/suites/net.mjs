@@ -4,8 +4,11 @@
 import { measureIdle, measureLoad } from '../lib/measure.mjs';
 import { nativeTcpLoad } from '../lib/native-gen.mjs';
 
-const IMPLS = ['node:net', 'iocrate', 'iocrate-fast'];
-const serverImpl = { 'node:net': 'node', iocrate: 'iocrate', 'iocrate-fast': 'iocrate-fast' };
+// iocrate: the same `s.pipe(s)` code as node:net (moved natively inside Rust);
+// iocrate-js: a JS 'data' handler writing back (every chunk crosses into JS and back);
+// iocrate-fast: the fast API (`for await` + write/drained).
+const IMPLS = ['node:net', 'iocrate', 'iocrate-js', 'iocrate-fast'];
+const serverImpl = { 'node:net': 'node', iocrate: 'iocrate', 'iocrate-js': 'iocrate-js', 'iocrate-fast': 'iocrate-fast' };
 const CONNS = 32;
 const WINDOW = 16;
 const IDLE_SOCKETS = 10000;

@@ -527,3 +527,30 @@ impl TcpConn {
         }
     }
 }
+
+#[cfg(test)]
+mod size_probe {
+    /// Idle connections cost what this task and struct cost: keep them small.
+    #[test]
+    fn per_connection_state_stays_small() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let s = tokio::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            struct N;
+            impl crate::StreamEvents for N {
+                fn on_connect(&self) {}
+                fn on_data(&self, _: Vec<u8>, _: crate::Credit) {}
+                fn on_end(&self) {}
+                fn on_drain(&self) {}
+                fn on_timeout(&self) {}
+                fn on_error(&self, _: crate::NetError) {}
+                fn on_close(&self, _: bool) {}
+            }
+            let c = super::TcpConn::accepted(super::Sock::Tcp(s), None, &Default::default(), std::sync::Arc::new(N));
+            let f = c.clone().run();
+            assert!(std::mem::size_of_val(&f) <= 768, "run future is {} bytes", std::mem::size_of_val(&f));
+            assert!(std::mem::size_of::<super::TcpConn>() <= 512, "TcpConn is {} bytes", std::mem::size_of::<super::TcpConn>());
+        });
+    }
+}

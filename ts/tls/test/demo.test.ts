@@ -1,0 +1,52 @@
+// The `npm start` demo (examples/demo.mjs): both echo servers answer, through node:net
+// and through `openssl s_client` exactly as the demo tells the user to.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import * as nodeNet from 'node:net'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { certDir, path, root } from './helpers.js'
+
+const children: ChildProcess[] = []
+afterAll(() => {
+  for (const c of children) c.kill('SIGKILL')
+})
+
+describe('examples/demo.mjs (npm start)', () => {
+  it('serves TCP and TLS echo and prints how to reach them', async () => {
+    certDir()
+    const proc = spawn(process.execPath, [join(root, 'examples/demo.mjs'), '--tcp-port', '0', '--tls-port', '0', '--cert', path('server.pem'), '--key', path('server.key')], { cwd: root })
+    children.push(proc)
+    let out = ''
+    const ready = new Promise<void>((resolve, reject) => {
+      proc.stdout!.on('data', (d: Buffer) => {
+        out += d.toString()
+        if (out.includes('Ctrl-C')) resolve()
+      })
+      proc.on('exit', (code) => reject(new Error(`demo exited with ${code}: ${out}`)))
+    })
+    await ready
+    const tcp = /TCP echo listening on (\S+):(\d+)/.exec(out)
+    const tls = /TLS echo listening on (\S+):(\d+)/.exec(out)
+    expect(tcp && tls).toBeTruthy()
+    expect(out).toMatch(/nc 127\.0\.0\.1 \d+/)
+    expect(out).toMatch(/openssl s_client -connect 127\.0\.0\.1:\d+/)
+
+    const c = nodeNet.connect(Number(tcp![2]), tcp![1])
+    let echoed = ''
+    c.on('data', (d: Buffer) => (echoed += d.toString()))
+    c.end('over tcp\n')
+    await once(c, 'close')
+    expect(echoed).toBe('over tcp\n')
+
+    const r = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${tls![2]}`, '-servername', 'localhost', '-CAfile', path('ca.pem'), '-quiet', '-verify_return_error'], {
+      input: 'over tls\n',
+      encoding: 'utf8',
+      timeout: 10_000,
+    })
+    expect(r.stdout).toContain('over tls')
+    proc.kill('SIGINT')
+    const [code] = await once(proc, 'exit')
+    expect(code).toBe(0)
+  })
+})
