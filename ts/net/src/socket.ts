@@ -98,8 +98,9 @@ export class Socket extends Duplex {
         this.once('close', () => signal.removeEventListener('abort', onAbort))
       }
     }
-    this.on('end', () => this.#maybeFinish())
-    this.on('finish', () => this.#maybeFinish())
+    // Shared listener functions (not per-socket closures): idle sockets stay small.
+    this.on('end', Socket.#onEndOrFinish)
+    this.on('finish', Socket.#onEndOrFinish)
   }
 
   /** Attaches a native stream; events start flowing to this socket. @internal */
@@ -186,11 +187,15 @@ export class Socket extends Duplex {
     if (this.listenerCount('data') !== 1) return
     this.#forwardDest = dest
     ;(h.forwardTo as (d: NativeStream) => void)(dh)
-    this.on('newListener', this.#onNewListener)
+    this.on('newListener', Socket.#onNewListener)
   }
 
-  readonly #onNewListener = (event: string | symbol): void => {
+  static #onNewListener(this: Socket, event: string | symbol): void {
     if (event === 'data' && this.#forwardDest) this.#stopForward()
+  }
+
+  static #onEndOrFinish(this: Socket): void {
+    this.#maybeFinish()
   }
 
   // Every chunk read before the request has been pushed into this stream; once the pipe
@@ -208,7 +213,7 @@ export class Socket extends Duplex {
   #stopForward(): void {
     this.#forwardDest = undefined
     this.#forwardActive = false
-    this.removeListener('newListener', this.#onNewListener)
+    this.removeListener('newListener', Socket.#onNewListener)
     if (!this.#nativeClosed) this[kHandle]?.stopForward?.()
   }
 

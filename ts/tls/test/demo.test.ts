@@ -1,6 +1,6 @@
 // The `npm start` demo (examples/demo.mjs): both echo servers answer, through node:net
 // and through `openssl s_client` exactly as the demo tells the user to.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import * as nodeNet from 'node:net'
 import { join } from 'node:path'
@@ -39,12 +39,21 @@ describe('examples/demo.mjs (npm start)', () => {
     await once(c, 'close')
     expect(echoed).toBe('over tcp\n')
 
-    const r = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${tls![2]}`, '-servername', 'localhost', '-CAfile', path('ca.pem'), '-quiet', '-verify_return_error'], {
-      input: 'over tls\n',
-      encoding: 'utf8',
-      timeout: 10_000,
+    // The command the demo prints; s_client keeps the connection after stdin ends
+    // (-quiet implies -ign_eof), so stop it once the echo is in.
+    const sc = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${tls![2]}`, '-servername', 'localhost', '-CAfile', path('ca.pem'), '-quiet', '-verify_return_error'])
+    children.push(sc)
+    let tlsOut = ''
+    const echoedTls = new Promise<void>((resolve) => {
+      sc.stdout!.on('data', (d: Buffer) => {
+        tlsOut += d.toString()
+        if (tlsOut.includes('over tls')) resolve()
+      })
     })
-    expect(r.stdout).toContain('over tls')
+    sc.stdin!.end('over tls\n')
+    await echoedTls
+    sc.kill()
+    expect(tlsOut).toContain('over tls')
     proc.kill('SIGINT')
     const [code] = await once(proc, 'exit')
     expect(code).toBe(0)

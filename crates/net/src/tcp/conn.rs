@@ -451,6 +451,7 @@ impl TcpConn {
         let Some(sock) = self.sock() else { return self.finish(None) };
         let sock = &*sock;
         let mut read_done = false;
+        let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
         loop {
             if self.announce_forward.swap(false, Ordering::AcqRel) {
                 self.events.on_forward_ready();
@@ -516,7 +517,17 @@ impl TcpConn {
                         Err(e) => return self.finish(Some(NetError::io("read", &e))),
                     }
                 }
-                _ = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {
+                _ = async {
+                    match deadline {
+                        // Boxed: the timer is only paid for by connections with a timeout.
+                        Some(d) => {
+                            let t = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(d)));
+                            t.as_mut().reset(d);
+                            t.as_mut().await
+                        }
+                        None => std::future::pending().await,
+                    }
+                } => {
                     let idle = self.now_ms().saturating_sub(self.last_activity_ms.load(Ordering::Relaxed));
                     if timeout_ms > 0 && idle >= timeout_ms {
                         self.timed_out.store(true, Ordering::Relaxed);
@@ -549,7 +560,7 @@ mod size_probe {
             }
             let c = super::TcpConn::accepted(super::Sock::Tcp(s), None, &Default::default(), std::sync::Arc::new(N));
             let f = c.clone().run();
-            assert!(std::mem::size_of_val(&f) <= 768, "run future is {} bytes", std::mem::size_of_val(&f));
+            assert!(std::mem::size_of_val(&f) <= 640, "run future is {} bytes", std::mem::size_of_val(&f));
             assert!(std::mem::size_of::<super::TcpConn>() <= 512, "TcpConn is {} bytes", std::mem::size_of::<super::TcpConn>());
         });
     }
