@@ -14,7 +14,7 @@
 //! on handle objects: no round trip, no promise.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use iocrate_net::Credit;
 use napi::bindgen_prelude::*;
@@ -136,15 +136,69 @@ impl ToNapiValue for Batch {
 
 type Tsfn = ThreadsafeFunction<Option<Event>, (), Batch, Status, false, true, 0>;
 
+/// Something a Node environment opened, closed when that environment goes away.
+pub(crate) trait Closeable: Send + Sync {
+    /// Closes at once (sockets) or stops accepting (servers).
+    fn close_now(&self);
+}
+
+impl Closeable for iocrate_net::tcp::TcpConn {
+    fn close_now(&self) {
+        self.destroy();
+    }
+}
+impl Closeable for iocrate_net::tcp::TcpServer {
+    fn close_now(&self) {
+        self.close();
+    }
+}
+impl Closeable for iocrate_net::udp::UdpEndpoint {
+    fn close_now(&self) {
+        self.close();
+    }
+}
+impl Closeable for iocrate_tls::TlsConn {
+    fn close_now(&self) {
+        self.destroy();
+    }
+}
+
 /// The Rust side of a bridge, shared by every driver that reports through it.
 pub(crate) struct BridgeInner {
     tsfn: RwLock<Tsfn>,
     queue: Arc<Queue>,
     batched: bool,
     next_id: AtomicU32,
+    /// Handles opened through this bridge, closed when its environment is torn down
+    /// (a worker thread ending, or the process exiting): nothing outlives its owner.
+    handles: Mutex<HandleSet>,
+}
+
+#[derive(Default)]
+struct HandleSet {
+    live: Vec<Weak<dyn Closeable>>,
+    prune_at: usize,
 }
 
 impl BridgeInner {
+    /// Remembers a handle so that environment teardown closes it.
+    pub(crate) fn track<T: Closeable + 'static>(&self, h: &Arc<T>) {
+        let weak: Weak<dyn Closeable> = Arc::downgrade(h) as Weak<dyn Closeable>;
+        let mut set = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+        set.live.push(weak);
+        if set.live.len() >= set.prune_at.max(64) {
+            set.live.retain(|w| w.strong_count() > 0);
+            set.prune_at = set.live.len() * 2;
+        }
+    }
+
+    fn close_all(&self) {
+        let live = std::mem::take(&mut self.handles.lock().unwrap_or_else(|e| e.into_inner()).live);
+        for h in live.iter().filter_map(Weak::upgrade) {
+            h.close_now();
+        }
+    }
+
     /// A fresh handle id.
     pub(crate) fn alloc_id(&self) -> u32 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
@@ -176,7 +230,7 @@ impl Bridge {
     /// Creates a bridge delivering to `callback`. `batched: false` makes one JS call per
     /// event (for comparison only).
     #[napi(constructor, ts_args_type = "callback: (batch: unknown[]) => void, batched?: boolean | undefined | null")]
-    pub fn new(callback: Function<Batch, ()>, batched: Option<bool>) -> Result<Self> {
+    pub fn new(env: Env, callback: Function<Batch, ()>, batched: Option<bool>) -> Result<Self> {
         let queue = Arc::new(Queue::new());
         let q = queue.clone();
         let tsfn: Tsfn = callback
@@ -189,14 +243,22 @@ impl Bridge {
                     None => Batch(q.drain()),
                 })
             })?;
-        Ok(Bridge {
-            inner: Arc::new(BridgeInner {
-                tsfn: RwLock::new(tsfn),
-                queue,
-                batched: batched.unwrap_or(true),
-                next_id: AtomicU32::new(1),
-            }),
-        })
+        let inner = Arc::new(BridgeInner {
+            tsfn: RwLock::new(tsfn),
+            queue,
+            batched: batched.unwrap_or(true),
+            next_id: AtomicU32::new(1),
+            handles: Mutex::new(HandleSet::default()),
+        });
+        // When this environment is torn down, close what it opened (the runtime itself is
+        // shared by every environment of the process and stays).
+        let weak = Arc::downgrade(&inner);
+        env.add_env_cleanup_hook(weak, |w| {
+            if let Some(inner) = w.upgrade() {
+                inner.close_all();
+            }
+        })?;
+        Ok(Bridge { inner })
     }
 
     /// Keeps the Node process alive while events may come (some handle is ref'd).

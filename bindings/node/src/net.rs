@@ -266,6 +266,7 @@ pub fn tcp_connect(bridge: &Bridge, options: RawConnectOptions) -> TcpHandle {
     let sink = Sink::new(&bridge.inner);
     let id = sink.id;
     let conn = TcpConn::connect(options.into(), Arc::new(sink));
+    bridge.inner.track(&conn);
     TcpHandle { conn, id }
 }
 
@@ -279,6 +280,7 @@ impl ServerEvents for ServerSink {
         let s = Sink::new(&self.sink.bridge);
         let id = s.id;
         let conn = TcpConn::accepted(a.sock, Some(a.guard), &self.stream, Arc::new(s));
+        self.sink.bridge.track(&conn);
         let c = conn.clone();
         self.sink.push(
             kind::CONNECTION,
@@ -353,6 +355,7 @@ pub(crate) fn listen_with(
     let id = sink.id;
     let events = make(sink, options.stream.clone());
     let server = TcpServer::bind(&options, events)?;
+    bridge.track(&server);
     Ok((server, id))
 }
 

@@ -369,6 +369,7 @@ pub fn tls_connect(bridge: &Bridge, mut options: RawTlsConnectOptions) -> Either
     let sink = Sink::new(&bridge.inner);
     let id = sink.id;
     let conn = TlsConn::connect(tcp, setup, &name, hs, Arc::new(sink));
+    bridge.inner.track(&conn);
     Either::A(TlsHandle { conn, id })
 }
 
@@ -384,6 +385,7 @@ impl ServerEvents for TlsServerSink {
         let s = Sink::new(&self.sink.bridge);
         let id = s.id;
         let conn = TlsConn::accept(a.sock, Some(a.guard), &self.config, &self.stream, self.handshake_timeout, Arc::new(s));
+        self.sink.bridge.track(&conn);
         let c = conn.clone();
         self.sink.push(
             kind::CONNECTION,

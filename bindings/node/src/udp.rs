@@ -344,7 +344,10 @@ pub fn udp_bind(bridge: &Bridge, options: RawUdpOptions) -> Either<UdpHandle, Er
     let sink = Sink::new(&bridge.inner);
     let id = sink.id;
     match UdpEndpoint::bind(&options.into(), Arc::new(UdpSink(sink))) {
-        Ok(ep) => Either::A(UdpHandle { ep, id }),
+        Ok(ep) => {
+            bridge.inner.track(&ep);
+            Either::A(UdpHandle { ep, id })
+        }
         Err(e) => Either::B(e.into()),
     }
 }
