@@ -22,8 +22,8 @@ export declare class Bridge {
 }
 
 /**
- * A listening server. Events: CONNECTION (payload: a `TcpHandle`), DROP, ERROR,
- * SERVER_CLOSE.
+ * A listening server (TCP, Unix or TLS). Events: CONNECTION (payload: a
+ * `StreamHandle`; for TLS the handshake is still running), DROP, ERROR, SERVER_CLOSE.
  */
 export declare class ServerHandle {
   /** The id events for this server carry. */
@@ -40,8 +40,11 @@ export declare class ServerHandle {
   setMaxConnections(max: number): void
 }
 
-/** A connected or connecting stream. Events arrive through the bridge under `id`. */
-export declare class TcpHandle {
+/**
+ * A connected or connecting stream: TCP, Unix or TLS. Events arrive through the bridge
+ * under `id`. TLS-only methods are in `tls.rs`; on a TCP stream they report nothing.
+ */
+export declare class StreamHandle {
   /** The id events for this stream carry. */
   get id(): number
   /**
@@ -55,8 +58,9 @@ export declare class TcpHandle {
    * Asks to forward everything read to `dest` (possibly this same stream) inside Rust.
    * Reading stops; FORWARD_READY follows every DATA event already queued; then call
    * `startForward()`. While forwarding there are no DATA events; END still arrives.
+   * Only between two TCP/Unix streams: returns false (and does nothing) otherwise.
    */
-  forwardTo(dest: TcpHandle): void
+  forwardTo(dest: StreamHandle): boolean
   /** Starts the forwarding asked for by `forwardTo` (after FORWARD_READY). */
   startForward(): void
   /** Stops native forwarding; DATA events resume. */
@@ -83,38 +87,6 @@ export declare class TcpHandle {
   localAddress(): AddressInfo | null
   /** The remote address once connected. */
   remoteAddress(): AddressInfo | null
-}
-
-/** A TLS stream. Same methods as `TcpHandle`, plus what the handshake settled. */
-export declare class TlsHandle {
-  /** The id events for this stream carry. */
-  get id(): number
-  /** Encrypts and writes. Returns the bytes still queued in Rust, or an error. */
-  write(data: Buffer): number | ErrorInfo
-  /** Writes several chunks in order. Returns the bytes still queued. */
-  writev(chunks: Array<Buffer>): number | ErrorInfo
-  /** Sends close_notify and ends the write side after flushing. */
-  end(): void
-  /** Closes now. */
-  destroy(): void
-  /** Stops reading. */
-  pause(): void
-  /** Resumes reading. */
-  resume(): void
-  /** Sets `TCP_NODELAY`. */
-  setNoDelay(on: boolean): ErrorInfo | null
-  /** Enables keep-alive with an initial delay in ms, or disables. */
-  setKeepAlive(enable: boolean, initialDelayMs?: number | undefined | null): ErrorInfo | null
-  /** Sets the idle timeout in ms (0 disables). */
-  setTimeout(ms: number): void
-  /** Bytes queued in Rust. */
-  buffered(): number
-  /** `[bytesRead, bytesWritten]` (plaintext). */
-  stats(): Array<number>
-  /** The local address once connected. */
-  localAddress(): AddressInfo | null
-  /** The remote address once connected. */
-  remoteAddress(): AddressInfo | null
   /** The negotiated ALPN protocol, once the handshake is done. */
   alpnProtocol(): string | null
   /** `TLSv1.2` or `TLSv1.3`, once the handshake is done. */
@@ -136,25 +108,6 @@ export declare class TlsHandle {
   authorized(): boolean
   /** Why `authorized()` is false. */
   authorizationError(): ErrorInfo | null
-}
-
-/**
- * A listening TLS server. Events: CONNECTION (payload: a `TlsHandle`, handshake still
- * running), DROP, ERROR, SERVER_CLOSE.
- */
-export declare class TlsServerHandle {
-  /** The id events for this server carry. */
-  get id(): number
-  /** The bound address. */
-  address(): AddressInfo
-  /** Starts accepting. */
-  start(): void
-  /** Stops accepting; SERVER_CLOSE follows once every connection has closed. */
-  close(): void
-  /** Open connections. */
-  connections(): number
-  /** Sets the connection limit (negative: none). */
-  setMaxConnections(max: number): void
 }
 
 /**
@@ -434,7 +387,7 @@ export interface RuntimeInfo {
 }
 
 /** Starts connecting; events: CONNECT, or ERROR then CLOSE. */
-export declare function tcpConnect(bridge: Bridge, options: RawConnectOptions): TcpHandle
+export declare function tcpConnect(bridge: Bridge, options: RawConnectOptions): StreamHandle
 
 /**
  * Binds and listens (synchronously, so `EADDRINUSE` is known at once). Call `start()`
@@ -446,13 +399,13 @@ export declare function tcpListen(bridge: Bridge, options: RawListenOptions): Se
  * Starts a TLS connection. Events: CONNECT once the handshake is done, or ERROR then
  * CLOSE. Bad options come back at once as an error description.
  */
-export declare function tlsConnect(bridge: Bridge, options: RawTlsConnectOptions): TlsHandle | ErrorInfo
+export declare function tlsConnect(bridge: Bridge, options: RawTlsConnectOptions): StreamHandle | ErrorInfo
 
 /**
  * Binds and listens (synchronously); bad certificates or options come back at once as
  * an error description. Call `start()` to accept.
  */
-export declare function tlsListen(bridge: Bridge, options: RawTlsServerOptions): TlsServerHandle | ErrorInfo
+export declare function tlsListen(bridge: Bridge, options: RawTlsServerOptions): ServerHandle | ErrorInfo
 
 /**
  * Creates and binds a UDP socket (synchronously, so `EADDRINUSE` is known at once) and

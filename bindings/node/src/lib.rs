@@ -10,5 +10,6 @@ mod bridge;
 mod error;
 mod net;
 mod runtime;
+mod stream;
 mod tls;
 mod udp;

@@ -9,6 +9,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::bridge::{kind, Bridge, BridgeInner, Payload, Sink};
+use crate::stream::StreamHandle;
 use crate::error::ErrorInfo;
 
 /// An address as Node's `address()` returns it.
@@ -129,145 +130,14 @@ impl From<RawListenOptions> for ListenOptions {
     }
 }
 
-/// A connected or connecting stream. Events arrive through the bridge under `id`.
-#[napi]
-pub struct TcpHandle {
-    pub(crate) conn: Arc<TcpConn>,
-    pub(crate) id: u32,
-}
-
-fn to_js_err(e: NetError) -> ErrorInfo {
-    e.into()
-}
-
-#[napi]
-impl TcpHandle {
-    /// The id events for this stream carry.
-    #[napi(getter)]
-    pub fn id(&self) -> u32 {
-        self.id
-    }
-
-    /// Writes (directly when possible). Returns the bytes still queued in Rust, or an
-    /// error description (closed, ended).
-    #[napi]
-    pub fn write(&self, data: BufferSlice) -> Either<f64, ErrorInfo> {
-        match self.conn.write(&data) {
-            Ok(q) => Either::A(q as f64),
-            Err(e) => Either::B(to_js_err(e)),
-        }
-    }
-
-    /// Writes several chunks in order. Returns the bytes still queued.
-    #[napi]
-    pub fn writev(&self, chunks: Vec<BufferSlice>) -> Either<f64, ErrorInfo> {
-        let mut q = 0;
-        for c in chunks {
-            match self.conn.write(&c) {
-                Ok(n) => q = n,
-                Err(e) => return Either::B(to_js_err(e)),
-            }
-        }
-        Either::A(q as f64)
-    }
-
-    /// Asks to forward everything read to `dest` (possibly this same stream) inside Rust.
-    /// Reading stops; FORWARD_READY follows every DATA event already queued; then call
-    /// `startForward()`. While forwarding there are no DATA events; END still arrives.
-    #[napi]
-    pub fn forward_to(&self, dest: &TcpHandle) {
-        self.conn.forward_to(Some(dest.conn.clone()));
-    }
-
-    /// Starts the forwarding asked for by `forwardTo` (after FORWARD_READY).
-    #[napi]
-    pub fn start_forward(&self) {
-        self.conn.start_forward();
-    }
-
-    /// Stops native forwarding; DATA events resume.
-    #[napi]
-    pub fn stop_forward(&self) {
-        self.conn.forward_to(None);
-    }
-
-    /// Ends the write side after flushing.
-    #[napi]
-    pub fn end(&self) {
-        self.conn.end();
-    }
-
-    /// Closes now.
-    #[napi]
-    pub fn destroy(&self) {
-        self.conn.destroy();
-    }
-
-    /// Stops reading.
-    #[napi]
-    pub fn pause(&self) {
-        self.conn.pause();
-    }
-
-    /// Resumes reading.
-    #[napi]
-    pub fn resume(&self) {
-        self.conn.resume();
-    }
-
-    /// Sets `TCP_NODELAY`.
-    #[napi]
-    pub fn set_no_delay(&self, on: bool) -> Option<ErrorInfo> {
-        self.conn.set_no_delay(on).err().map(to_js_err)
-    }
-
-    /// Enables keep-alive with an initial delay in ms (0 = OS default of 1 s minimum), or disables.
-    #[napi]
-    pub fn set_keep_alive(&self, enable: bool, initial_delay_ms: Option<u32>) -> Option<ErrorInfo> {
-        let d = enable.then(|| Duration::from_millis(initial_delay_ms.unwrap_or(0).max(1000) as u64));
-        self.conn.set_keep_alive(d).err().map(to_js_err)
-    }
-
-    /// Sets the idle timeout in ms (0 disables).
-    #[napi]
-    pub fn set_timeout(&self, ms: u32) {
-        self.conn.set_timeout((ms > 0).then(|| Duration::from_millis(ms as u64)));
-    }
-
-    /// Bytes queued in Rust.
-    #[napi]
-    pub fn buffered(&self) -> f64 {
-        self.conn.buffered() as f64
-    }
-
-    /// `[bytesRead, bytesWritten]`.
-    #[napi]
-    pub fn stats(&self) -> Vec<f64> {
-        let s = self.conn.stats();
-        vec![s.bytes_read as f64, s.bytes_written as f64]
-    }
-
-    /// The local address once connected.
-    #[napi]
-    pub fn local_address(&self) -> Option<AddressInfo> {
-        self.conn.local_addr().map(Into::into)
-    }
-
-    /// The remote address once connected.
-    #[napi]
-    pub fn remote_address(&self) -> Option<AddressInfo> {
-        self.conn.peer_addr().map(Into::into)
-    }
-}
-
 /// Starts connecting; events: CONNECT, or ERROR then CLOSE.
 #[napi]
-pub fn tcp_connect(bridge: &Bridge, options: RawConnectOptions) -> TcpHandle {
+pub fn tcp_connect(bridge: &Bridge, options: RawConnectOptions) -> StreamHandle {
     let sink = Sink::new(&bridge.inner);
     let id = sink.id;
     let conn = TcpConn::connect(options.into(), Arc::new(sink));
     bridge.inner.track(&conn);
-    TcpHandle { conn, id }
+    StreamHandle::tcp(conn, id)
 }
 
 struct ServerSink {
@@ -284,7 +154,7 @@ impl ServerEvents for ServerSink {
         let c = conn.clone();
         self.sink.push(
             kind::CONNECTION,
-            Payload::Lazy(Box::new(move |env| unsafe { TcpHandle::to_napi_value(env.raw(), TcpHandle { conn: c, id }) })),
+            Payload::Lazy(Box::new(move |env| unsafe { StreamHandle::to_napi_value(env.raw(), StreamHandle::tcp(c, id)) })),
         );
         conn.start();
     }
@@ -299,12 +169,12 @@ impl ServerEvents for ServerSink {
     }
 }
 
-/// A listening server. Events: CONNECTION (payload: a `TcpHandle`), DROP, ERROR,
-/// SERVER_CLOSE.
+/// A listening server (TCP, Unix or TLS). Events: CONNECTION (payload: a
+/// `StreamHandle`; for TLS the handshake is still running), DROP, ERROR, SERVER_CLOSE.
 #[napi]
 pub struct ServerHandle {
-    server: Arc<TcpServer>,
-    id: u32,
+    pub(crate) server: Arc<TcpServer>,
+    pub(crate) id: u32,
 }
 
 #[napi]

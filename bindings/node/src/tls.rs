@@ -1,24 +1,25 @@
 //! `@iocrate/tls`: TLS client and server streams over TCP (rustls, ring provider).
 //!
-//! Events of a `TlsHandle` are those of a `TcpHandle`, with one difference: CONNECT
+//! Events of a TLS `StreamHandle` are those of a TCP one, with one difference: CONNECT
 //! means "the TLS handshake has completed", on both sides. A server's CONNECTION event
-//! carries the `TlsHandle` as soon as the TCP connection is accepted; the TS layer waits
+//! carries the `StreamHandle` as soon as the TCP connection is accepted; the TS layer waits
 //! for that handle's CONNECT (→ `'secureConnection'`) or ERROR (→ `'tlsClientError'`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use iocrate_net::tcp::{AcceptedSocket, ServerEvents, TcpServer};
+use iocrate_net::tcp::{AcceptedSocket, ServerEvents};
 use iocrate_net::{ConnectOptions, ListenOptions, NetError, SocketAddress, StreamOptions};
 use iocrate_tls::config::{client_config, server_config};
-use iocrate_tls::{CertInfo, ClientOptions, KeyPair, ServerOptions, TlsConn, TlsVersion};
+use iocrate_tls::{CertInfo, ClientOptions, KeyPair, ServerOptions, TlsConn, TlsInfo, TlsVersion};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::bridge::{kind, Bridge, Payload, Sink};
 use crate::error::ErrorInfo;
-use crate::net::{listen_with, AddressInfo, RawConnectOptions, RawListenOptions};
+use crate::net::{listen_with, RawConnectOptions, RawListenOptions, ServerHandle};
+use crate::stream::{Conn, StreamHandle};
 
 /// TLS client options from JS (PEM as Buffers).
 #[napi(object)]
@@ -156,131 +157,39 @@ fn ms(v: Option<u32>) -> Option<Duration> {
     v.filter(|&v| v > 0).map(|v| Duration::from_millis(v as u64))
 }
 
-/// A TLS stream. Same methods as `TcpHandle`, plus what the handshake settled.
-#[napi]
-pub struct TlsHandle {
-    conn: Arc<TlsConn>,
-    id: u32,
-}
-
 fn js_err(e: NetError) -> ErrorInfo {
     e.into()
 }
 
+impl StreamHandle {
+    /// The TLS session's state, once the handshake is done; `None` for TCP streams.
+    fn tls_info(&self) -> Option<&TlsInfo> {
+        match &self.conn {
+            Conn::Tls(c) => c.info(),
+            Conn::Tcp(_) => None,
+        }
+    }
+}
+
+/// What a TLS handshake settled (nothing on a TCP stream).
 #[napi]
-impl TlsHandle {
-    /// The id events for this stream carry.
-    #[napi(getter)]
-    pub fn id(&self) -> u32 {
-        self.id
-    }
-
-    /// Encrypts and writes. Returns the bytes still queued in Rust, or an error.
-    #[napi]
-    pub fn write(&self, data: BufferSlice) -> Either<f64, ErrorInfo> {
-        match self.conn.write(&data) {
-            Ok(q) => Either::A(q as f64),
-            Err(e) => Either::B(js_err(e)),
-        }
-    }
-
-    /// Writes several chunks in order. Returns the bytes still queued.
-    #[napi]
-    pub fn writev(&self, chunks: Vec<BufferSlice>) -> Either<f64, ErrorInfo> {
-        let mut q = 0;
-        for c in chunks {
-            match self.conn.write(&c) {
-                Ok(n) => q = n,
-                Err(e) => return Either::B(js_err(e)),
-            }
-        }
-        Either::A(q as f64)
-    }
-
-    /// Sends close_notify and ends the write side after flushing.
-    #[napi]
-    pub fn end(&self) {
-        self.conn.end();
-    }
-
-    /// Closes now.
-    #[napi]
-    pub fn destroy(&self) {
-        self.conn.destroy();
-    }
-
-    /// Stops reading.
-    #[napi]
-    pub fn pause(&self) {
-        self.conn.pause();
-    }
-
-    /// Resumes reading.
-    #[napi]
-    pub fn resume(&self) {
-        self.conn.resume();
-    }
-
-    /// Sets `TCP_NODELAY`.
-    #[napi]
-    pub fn set_no_delay(&self, on: bool) -> Option<ErrorInfo> {
-        self.conn.set_no_delay(on).err().map(js_err)
-    }
-
-    /// Enables keep-alive with an initial delay in ms, or disables.
-    #[napi]
-    pub fn set_keep_alive(&self, enable: bool, initial_delay_ms: Option<u32>) -> Option<ErrorInfo> {
-        let d = enable.then(|| Duration::from_millis(initial_delay_ms.unwrap_or(0).max(1000) as u64));
-        self.conn.set_keep_alive(d).err().map(js_err)
-    }
-
-    /// Sets the idle timeout in ms (0 disables).
-    #[napi]
-    pub fn set_timeout(&self, ms: u32) {
-        self.conn.set_timeout((ms > 0).then(|| Duration::from_millis(ms as u64)));
-    }
-
-    /// Bytes queued in Rust.
-    #[napi]
-    pub fn buffered(&self) -> f64 {
-        self.conn.buffered() as f64
-    }
-
-    /// `[bytesRead, bytesWritten]` (plaintext).
-    #[napi]
-    pub fn stats(&self) -> Vec<f64> {
-        let s = self.conn.stats();
-        vec![s.bytes_read as f64, s.bytes_written as f64]
-    }
-
-    /// The local address once connected.
-    #[napi]
-    pub fn local_address(&self) -> Option<AddressInfo> {
-        self.conn.local_addr().map(Into::into)
-    }
-
-    /// The remote address once connected.
-    #[napi]
-    pub fn remote_address(&self) -> Option<AddressInfo> {
-        self.conn.peer_addr().map(Into::into)
-    }
-
+impl StreamHandle {
     /// The negotiated ALPN protocol, once the handshake is done.
     #[napi]
     pub fn alpn_protocol(&self) -> Option<String> {
-        self.conn.info()?.alpn.as_ref().map(|a| String::from_utf8_lossy(a).into_owned())
+        self.tls_info()?.alpn.as_ref().map(|a| String::from_utf8_lossy(a).into_owned())
     }
 
     /// `TLSv1.2` or `TLSv1.3`, once the handshake is done.
     #[napi]
     pub fn protocol(&self) -> Option<String> {
-        self.conn.info()?.protocol.map(str::to_string)
+        self.tls_info()?.protocol.map(str::to_string)
     }
 
     /// The negotiated cipher suite.
     #[napi]
     pub fn cipher(&self) -> Option<CipherInfo> {
-        let i = self.conn.info()?;
+        let i = self.tls_info()?;
         let name = i.cipher.clone()?;
         Some(CipherInfo { standard_name: name.clone(), name, version: i.protocol.unwrap_or("").to_string() })
     }
@@ -288,13 +197,13 @@ impl TlsHandle {
     /// The peer's certificate chain (DER), end-entity first.
     #[napi]
     pub fn peer_certificates(&self) -> Vec<Buffer> {
-        self.conn.info().map(|i| i.peer_certs.iter().map(|c| Buffer::from(c.clone())).collect()).unwrap_or_default()
+        self.tls_info().map(|i| i.peer_certs.iter().map(|c| Buffer::from(c.clone())).collect()).unwrap_or_default()
     }
 
     /// Certificate `index` of the peer's chain (0: the peer's own), parsed.
     #[napi]
     pub fn peer_certificate(&self, index: Option<u32>) -> Option<PeerCertificate> {
-        let der = self.conn.info()?.peer_certs.get(index.unwrap_or(0) as usize)?.clone();
+        let der = self.tls_info()?.peer_certs.get(index.unwrap_or(0) as usize)?.clone();
         let c = CertInfo::from_der(&der)?;
         Some(PeerCertificate {
             subject: map_pairs(c.subject),
@@ -313,26 +222,26 @@ impl TlsHandle {
     /// Whether the session was resumed.
     #[napi]
     pub fn is_session_reused(&self) -> bool {
-        self.conn.info().is_some_and(|i| i.session_reused)
+        self.tls_info().is_some_and(|i| i.session_reused)
     }
 
     /// Server: the SNI name the client sent. Client: the name verified against.
     #[napi]
     pub fn servername(&self) -> Option<String> {
-        self.conn.info()?.servername.clone()
+        self.tls_info()?.servername.clone()
     }
 
     /// Whether the peer's certificate was verified (server: a client certificate was
     /// presented and verified).
     #[napi]
     pub fn authorized(&self) -> bool {
-        self.conn.info().is_some_and(|i| i.authorized)
+        self.tls_info().is_some_and(|i| i.authorized)
     }
 
     /// Why `authorized()` is false.
     #[napi]
     pub fn authorization_error(&self) -> Option<ErrorInfo> {
-        self.conn.info()?.authorization_error.clone().map(js_err)
+        self.tls_info()?.authorization_error.clone().map(js_err)
     }
 }
 
@@ -350,7 +259,7 @@ fn client_options(o: &mut RawTlsConnectOptions) -> std::result::Result<ClientOpt
 /// Starts a TLS connection. Events: CONNECT once the handshake is done, or ERROR then
 /// CLOSE. Bad options come back at once as an error description.
 #[napi]
-pub fn tls_connect(bridge: &Bridge, mut options: RawTlsConnectOptions) -> Either<TlsHandle, ErrorInfo> {
+pub fn tls_connect(bridge: &Bridge, mut options: RawTlsConnectOptions) -> Either<StreamHandle, ErrorInfo> {
     let opts = match client_options(&mut options) {
         Ok(o) => o,
         Err(e) => return Either::B(e.into()),
@@ -370,7 +279,7 @@ pub fn tls_connect(bridge: &Bridge, mut options: RawTlsConnectOptions) -> Either
     let id = sink.id;
     let conn = TlsConn::connect(tcp, setup, &name, hs, Arc::new(sink));
     bridge.inner.track(&conn);
-    Either::A(TlsHandle { conn, id })
+    Either::A(StreamHandle::tls(conn, id))
 }
 
 struct TlsServerSink {
@@ -389,7 +298,7 @@ impl ServerEvents for TlsServerSink {
         let c = conn.clone();
         self.sink.push(
             kind::CONNECTION,
-            Payload::Lazy(Box::new(move |env| unsafe { TlsHandle::to_napi_value(env.raw(), TlsHandle { conn: c, id }) })),
+            Payload::Lazy(Box::new(move |env| unsafe { StreamHandle::to_napi_value(env.raw(), StreamHandle::tls(c, id)) })),
         );
         conn.start();
     }
@@ -401,53 +310,6 @@ impl ServerEvents for TlsServerSink {
     }
     fn on_close(&self) {
         self.sink.push(kind::SERVER_CLOSE, Payload::None);
-    }
-}
-
-/// A listening TLS server. Events: CONNECTION (payload: a `TlsHandle`, handshake still
-/// running), DROP, ERROR, SERVER_CLOSE.
-#[napi]
-pub struct TlsServerHandle {
-    server: Arc<TcpServer>,
-    id: u32,
-}
-
-#[napi]
-impl TlsServerHandle {
-    /// The id events for this server carry.
-    #[napi(getter)]
-    pub fn id(&self) -> u32 {
-        self.id
-    }
-
-    /// The bound address.
-    #[napi]
-    pub fn address(&self) -> AddressInfo {
-        self.server.local_addr().clone().into()
-    }
-
-    /// Starts accepting.
-    #[napi]
-    pub fn start(&self) {
-        self.server.start();
-    }
-
-    /// Stops accepting; SERVER_CLOSE follows once every connection has closed.
-    #[napi]
-    pub fn close(&self) {
-        self.server.close();
-    }
-
-    /// Open connections.
-    #[napi]
-    pub fn connections(&self) -> u32 {
-        self.server.connections() as u32
-    }
-
-    /// Sets the connection limit (negative: none).
-    #[napi]
-    pub fn set_max_connections(&self, max: i64) {
-        self.server.set_max_connections((max >= 0).then_some(max as usize));
     }
 }
 
@@ -472,7 +334,7 @@ fn server_options(o: &mut RawTlsServerOptions) -> std::result::Result<ServerOpti
 /// Binds and listens (synchronously); bad certificates or options come back at once as
 /// an error description. Call `start()` to accept.
 #[napi]
-pub fn tls_listen(bridge: &Bridge, mut options: RawTlsServerOptions) -> Either<TlsServerHandle, ErrorInfo> {
+pub fn tls_listen(bridge: &Bridge, mut options: RawTlsServerOptions) -> Either<ServerHandle, ErrorInfo> {
     let config = match server_options(&mut options).and_then(|o| server_config(&o)) {
         Ok(c) => c,
         Err(e) => return Either::B(e.into()),
@@ -480,7 +342,7 @@ pub fn tls_listen(bridge: &Bridge, mut options: RawTlsServerOptions) -> Either<T
     let handshake_timeout = ms(options.handshake_timeout_ms);
     let listen: ListenOptions = options.listen.into();
     match listen_with(&bridge.inner, listen, |sink, stream| Arc::new(TlsServerSink { sink, stream, config, handshake_timeout })) {
-        Ok((server, id)) => Either::A(TlsServerHandle { server, id }),
+        Ok((server, id)) => Either::A(ServerHandle { server, id }),
         Err(e) => Either::B(e.into()),
     }
 }

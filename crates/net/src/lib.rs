@@ -24,4 +24,4 @@ pub use addr::{Family, SocketAddress};
 pub use error::{NetError, errno_code};
 pub use flow::{Credit, ReadFlow};
 pub use scratch::read_with_scratch;
-pub use stream::{ConnectOptions, ListenOptions, StreamEvents, StreamOptions, StreamStats};
+pub use stream::{ConnectOptions, ListenOptions, StreamEvents, StreamOps, StreamOptions, StreamStats};

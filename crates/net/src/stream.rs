@@ -1,5 +1,7 @@
 use std::time::Duration;
 
+use crate::addr::SocketAddress;
+
 use crate::error::NetError;
 use crate::flow::Credit;
 
@@ -106,4 +108,79 @@ pub struct ListenOptions {
     pub max_connections: Option<usize>,
     /// Settings for accepted streams.
     pub stream: StreamOptions,
+}
+
+/// The commands every connected byte stream (TCP, Unix, TLS) takes from its owner, from
+/// any thread. The binding drives every kind of stream through this one interface.
+pub trait StreamOps: Send + Sync {
+    /// Queues bytes (writing directly when nothing is queued); returns the bytes still
+    /// queued. At or above the high-water mark a drain event is owed.
+    fn write(&self, data: &[u8]) -> Result<usize, NetError>;
+    /// Ends the write side once the queue is flushed.
+    fn end(&self);
+    /// Closes now, dropping queued bytes.
+    fn destroy(&self);
+    /// Stops reading.
+    fn pause(&self);
+    /// Resumes reading.
+    fn resume(&self);
+    /// Sets or clears `TCP_NODELAY`.
+    fn set_no_delay(&self, on: bool) -> Result<(), NetError>;
+    /// Enables TCP keep-alive with an initial delay, or disables it.
+    fn set_keep_alive(&self, delay: Option<Duration>) -> Result<(), NetError>;
+    /// Sets the idle timeout (`None` disables it).
+    fn set_timeout(&self, t: Option<Duration>);
+    /// Bytes queued, not yet taken by the kernel.
+    fn buffered(&self) -> usize;
+    /// Byte counters.
+    fn stats(&self) -> StreamStats;
+    /// The local address, once connected.
+    fn local_addr(&self) -> Option<SocketAddress>;
+    /// The remote address, once connected.
+    fn peer_addr(&self) -> Option<SocketAddress>;
+}
+
+/// Implements [`StreamOps`] by delegating to inherent methods of the same names.
+#[macro_export]
+macro_rules! delegate_stream_ops {
+    ($t:ty) => {
+        impl $crate::StreamOps for $t {
+            fn write(&self, data: &[u8]) -> Result<usize, $crate::NetError> {
+                <$t>::write(self, data)
+            }
+            fn end(&self) {
+                <$t>::end(self)
+            }
+            fn destroy(&self) {
+                <$t>::destroy(self)
+            }
+            fn pause(&self) {
+                <$t>::pause(self)
+            }
+            fn resume(&self) {
+                <$t>::resume(self)
+            }
+            fn set_no_delay(&self, on: bool) -> Result<(), $crate::NetError> {
+                <$t>::set_no_delay(self, on)
+            }
+            fn set_keep_alive(&self, delay: Option<std::time::Duration>) -> Result<(), $crate::NetError> {
+                <$t>::set_keep_alive(self, delay)
+            }
+            fn set_timeout(&self, t: Option<std::time::Duration>) {
+                <$t>::set_timeout(self, t)
+            }
+            fn buffered(&self) -> usize {
+                <$t>::buffered(self)
+            }
+            fn stats(&self) -> $crate::StreamStats {
+                <$t>::stats(self)
+            }
+            fn local_addr(&self) -> Option<$crate::SocketAddress> {
+                <$t>::local_addr(self)
+            }
+            fn peer_addr(&self) -> Option<$crate::SocketAddress> {
+                <$t>::peer_addr(self)
+            }
+        }
+    };
 }

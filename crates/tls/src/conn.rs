@@ -711,3 +711,5 @@ impl TlsConn {
         }
     }
 }
+
+iocrate_net::delegate_stream_ops!(TlsConn);

@@ -29,8 +29,8 @@ export interface NativeStream {
   stats(): number[]
   localAddress(): AddressInfo | null | undefined
   remoteAddress(): AddressInfo | null | undefined
-  /** Native forwarding (TCP only): see `Socket.pipe`. */
-  forwardTo?(dest: never): void
+  /** Native forwarding (TCP/Unix only; false otherwise): see `Socket.pipe`. */
+  forwardTo?(dest: never): boolean
   startForward?(): void
   stopForward?(): void
 }

@@ -183,10 +183,10 @@ export class Socket extends Duplex {
     const h = this[kHandle]
     const dh = dest[kHandle]
     if (!h || !dh || this.#forwardDest || this.#nativeClosed) return
-    if (typeof h.forwardTo !== 'function' || Object.getPrototypeOf(h) !== Object.getPrototypeOf(dh)) return
-    if (this.listenerCount('data') !== 1) return
+    if (typeof h.forwardTo !== 'function' || this.listenerCount('data') !== 1) return
+    // TCP/Unix on both ends only: the addon says no (and does nothing) otherwise.
+    if (!(h.forwardTo as (d: NativeStream) => boolean)(dh)) return
     this.#forwardDest = dest
-    ;(h.forwardTo as (d: NativeStream) => void)(dh)
     this.on('newListener', Socket.#onNewListener)
   }
 

@@ -539,6 +539,8 @@ impl TcpConn {
     }
 }
 
+crate::delegate_stream_ops!(TcpConn);
+
 #[cfg(test)]
 mod size_probe {
     /// Idle connections cost what this task and struct cost: keep them small.
