@@ -4,13 +4,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use iocrate_net::tcp::{AcceptedSocket, ServerEvents, TcpConn, TcpServer};
-use iocrate_net::{ConnectOptions, ListenOptions, NetError, SocketAddress, StreamOptions};
+use iocrate_net::{ConnectOptions, ListenOptions, NetError, SocketAddress, StreamEvents, StreamOptions};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::bridge::{kind, Bridge, BridgeInner, Payload, Sink};
-use crate::stream::StreamHandle;
 use crate::error::ErrorInfo;
+use crate::stream::{Conn, StreamHandle};
 
 /// An address as Node's `address()` returns it.
 #[napi(object)]
@@ -137,24 +137,32 @@ pub fn tcp_connect(bridge: &Bridge, options: RawConnectOptions) -> StreamHandle 
     let id = sink.id;
     let conn = TcpConn::connect(options.into(), Arc::new(sink));
     bridge.inner.track(&conn);
-    StreamHandle::tcp(conn, id)
+    StreamHandle::new(Conn::Tcp(conn), id)
 }
 
-struct ServerSink {
-    sink: Sink,
-    stream: StreamOptions,
+/// Reports a listening server's events. `accept` wraps an accepted socket into a stream
+/// (TCP here, TLS in `tls.rs`) reporting to the sink it is given.
+pub(crate) struct ServerSink<F> {
+    pub(crate) sink: Sink,
+    pub(crate) accept: F,
 }
 
-impl ServerEvents for ServerSink {
+impl<F> ServerEvents for ServerSink<F>
+where
+    F: Fn(AcceptedSocket, Arc<dyn StreamEvents>) -> Conn + Send + Sync + 'static,
+{
     fn on_connection(&self, a: AcceptedSocket) {
         let s = Sink::new(&self.sink.bridge);
         let id = s.id;
-        let conn = TcpConn::accepted(a.sock, Some(a.guard), &self.stream, Arc::new(s));
-        self.sink.bridge.track(&conn);
+        let conn = (self.accept)(a, Arc::new(s));
+        conn.track(&self.sink.bridge);
         let c = conn.clone();
+        // The handle object is built on the JS thread, in order with the stream's events.
         self.sink.push(
             kind::CONNECTION,
-            Payload::Lazy(Box::new(move |env| unsafe { StreamHandle::to_napi_value(env.raw(), StreamHandle::tcp(c, id)) })),
+            Payload::Lazy(Box::new(move |env| unsafe {
+                StreamHandle::to_napi_value(env.raw(), StreamHandle::new(c, id))
+            })),
         );
         conn.start();
     }
@@ -233,7 +241,12 @@ pub(crate) fn listen_with(
 /// to accept.
 #[napi]
 pub fn tcp_listen(bridge: &Bridge, options: RawListenOptions) -> Either<ServerHandle, ErrorInfo> {
-    match listen_with(&bridge.inner, options.into(), |sink, stream| Arc::new(ServerSink { sink, stream })) {
+    let make = |sink, stream: StreamOptions| -> Arc<dyn ServerEvents> {
+        let accept =
+            move |a: AcceptedSocket, events| Conn::Tcp(TcpConn::accepted(a.sock, Some(a.guard), &stream, events));
+        Arc::new(ServerSink { sink, accept })
+    };
+    match listen_with(&bridge.inner, options.into(), make) {
         Ok((server, id)) => Either::A(ServerHandle { server, id }),
         Err(e) => Either::B(e.into()),
     }

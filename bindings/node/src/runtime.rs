@@ -29,8 +29,8 @@ pub fn configure_runtime(workers: u32) -> Option<ErrorInfo> {
 /// The runtime's settings and state.
 #[napi]
 pub fn runtime_info() -> napi::Result<RuntimeInfo> {
-    let workers = iocrate_runtime::workers()
-        .map_err(|e| napi::Error::from_reason(format!("ERR_IOCRATE_RUNTIME_CONFIG: {e}")))?;
+    let workers =
+        iocrate_runtime::workers().map_err(|e| napi::Error::from_reason(format!("ERR_IOCRATE_RUNTIME_CONFIG: {e}")))?;
     Ok(RuntimeInfo {
         workers: workers as u32,
         started: iocrate_runtime::is_started(),

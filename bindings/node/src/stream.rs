@@ -9,6 +9,7 @@ use iocrate_tls::TlsConn;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use crate::bridge::BridgeInner;
 use crate::error::ErrorInfo;
 use crate::net::AddressInfo;
 
@@ -28,13 +29,31 @@ pub struct StreamHandle {
     id: u32,
 }
 
-impl StreamHandle {
-    pub(crate) fn tcp(conn: Arc<TcpConn>, id: u32) -> Self {
-        StreamHandle { ops: conn.clone(), conn: Conn::Tcp(conn), id }
+impl Conn {
+    /// Starts the driver task of an accepted stream.
+    pub(crate) fn start(&self) {
+        match self {
+            Conn::Tcp(c) => c.start(),
+            Conn::Tls(c) => c.start(),
+        }
     }
 
-    pub(crate) fn tls(conn: Arc<TlsConn>, id: u32) -> Self {
-        StreamHandle { ops: conn.clone(), conn: Conn::Tls(conn), id }
+    /// Has the bridge's environment close this stream on teardown.
+    pub(crate) fn track(&self, bridge: &BridgeInner) {
+        match self {
+            Conn::Tcp(c) => bridge.track(c),
+            Conn::Tls(c) => bridge.track(c),
+        }
+    }
+}
+
+impl StreamHandle {
+    pub(crate) fn new(conn: Conn, id: u32) -> Self {
+        let ops: Arc<dyn StreamOps> = match &conn {
+            Conn::Tcp(c) => c.clone(),
+            Conn::Tls(c) => c.clone(),
+        };
+        StreamHandle { ops, conn, id }
     }
 }
 
@@ -172,4 +191,3 @@ impl StreamHandle {
         self.ops.peer_addr().map(Into::into)
     }
 }
-

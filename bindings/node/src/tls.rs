@@ -10,15 +10,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use iocrate_net::tcp::{AcceptedSocket, ServerEvents};
-use iocrate_net::{ConnectOptions, ListenOptions, NetError, SocketAddress, StreamOptions};
+use iocrate_net::{ConnectOptions, ListenOptions, NetError, StreamOptions};
 use iocrate_tls::config::{client_config, server_config};
 use iocrate_tls::{CertInfo, ClientOptions, KeyPair, ServerOptions, TlsConn, TlsInfo, TlsVersion};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::bridge::{kind, Bridge, Payload, Sink};
+use crate::bridge::{Bridge, Sink};
 use crate::error::ErrorInfo;
-use crate::net::{listen_with, RawConnectOptions, RawListenOptions, ServerHandle};
+use crate::net::{listen_with, RawConnectOptions, RawListenOptions, ServerHandle, ServerSink};
 use crate::stream::{Conn, StreamHandle};
 
 /// TLS client options from JS (PEM as Buffers).
@@ -125,10 +125,12 @@ pub struct CipherInfo {
 fn map_pairs(v: Vec<(String, String)>) -> HashMap<String, String> {
     let mut m: HashMap<String, String> = HashMap::new();
     for (k, val) in v {
-        m.entry(k).and_modify(|e| {
-            e.push('\n');
-            e.push_str(&val);
-        }).or_insert(val);
+        m.entry(k)
+            .and_modify(|e| {
+                e.push('\n');
+                e.push_str(&val);
+            })
+            .or_insert(val);
     }
     m
 }
@@ -279,38 +281,7 @@ pub fn tls_connect(bridge: &Bridge, mut options: RawTlsConnectOptions) -> Either
     let id = sink.id;
     let conn = TlsConn::connect(tcp, setup, &name, hs, Arc::new(sink));
     bridge.inner.track(&conn);
-    Either::A(StreamHandle::tls(conn, id))
-}
-
-struct TlsServerSink {
-    sink: Sink,
-    stream: StreamOptions,
-    config: Arc<iocrate_tls::rustls::ServerConfig>,
-    handshake_timeout: Option<Duration>,
-}
-
-impl ServerEvents for TlsServerSink {
-    fn on_connection(&self, a: AcceptedSocket) {
-        let s = Sink::new(&self.sink.bridge);
-        let id = s.id;
-        let conn = TlsConn::accept(a.sock, Some(a.guard), &self.config, &self.stream, self.handshake_timeout, Arc::new(s));
-        self.sink.bridge.track(&conn);
-        let c = conn.clone();
-        self.sink.push(
-            kind::CONNECTION,
-            Payload::Lazy(Box::new(move |env| unsafe { StreamHandle::to_napi_value(env.raw(), StreamHandle::tls(c, id)) })),
-        );
-        conn.start();
-    }
-    fn on_drop(&self, remote: Option<SocketAddress>) {
-        self.sink.push(kind::DROP, Payload::Str(remote.map(|r| r.to_string()).unwrap_or_default()));
-    }
-    fn on_error(&self, err: NetError) {
-        self.sink.push(kind::ERROR, Payload::Error(err.into()));
-    }
-    fn on_close(&self) {
-        self.sink.push(kind::SERVER_CLOSE, Payload::None);
-    }
+    Either::A(StreamHandle::new(Conn::Tls(conn), id))
 }
 
 fn server_options(o: &mut RawTlsServerOptions) -> std::result::Result<ServerOptions, NetError> {
@@ -341,7 +312,13 @@ pub fn tls_listen(bridge: &Bridge, mut options: RawTlsServerOptions) -> Either<S
     };
     let handshake_timeout = ms(options.handshake_timeout_ms);
     let listen: ListenOptions = options.listen.into();
-    match listen_with(&bridge.inner, listen, |sink, stream| Arc::new(TlsServerSink { sink, stream, config, handshake_timeout })) {
+    let make = |sink, stream: StreamOptions| -> Arc<dyn ServerEvents> {
+        let accept = move |a: AcceptedSocket, events| {
+            Conn::Tls(TlsConn::accept(a.sock, Some(a.guard), &config, &stream, handshake_timeout, events))
+        };
+        Arc::new(ServerSink { sink, accept })
+    };
+    match listen_with(&bridge.inner, listen, make) {
         Ok((server, id)) => Either::A(ServerHandle { server, id }),
         Err(e) => Either::B(e.into()),
     }

@@ -92,10 +92,8 @@ fn batch_value(env: &Env, batch: RecvBatch, credit: Credit) -> Result<sys::napi_
         let flags = u32::from(m.truncated) | (u32::from(m.from.is_ipv6()) << 1);
         meta.extend_from_slice(&[m.len as u32, u32::from(m.from.port()), idx as u32, flags]);
     }
-    let names: Vec<String> = addrs
-        .iter()
-        .map(|(ip, scope)| if *scope != 0 { format!("{ip}%{scope}") } else { ip.to_string() })
-        .collect();
+    let names: Vec<String> =
+        addrs.iter().map(|(ip, scope)| if *scope != 0 { format!("{ip}%{scope}") } else { ip.to_string() }).collect();
     let mut arr = env.create_array(3)?;
     arr.set(0, Buffer::from(batch.data))?;
     arr.set(1, Uint32Array::new(meta))?;
@@ -159,7 +157,11 @@ fn target(address: &str, port: u32) -> std::result::Result<SocketAddr, ErrorInfo
     })
 }
 
-fn membership(group: String, iface: Option<String>, source: Option<String>) -> std::result::Result<Membership, ErrorInfo> {
+fn membership(
+    group: String,
+    iface: Option<String>,
+    source: Option<String>,
+) -> std::result::Result<Membership, ErrorInfo> {
     let g: IpAddr = group.parse().map_err(|_| einval("multicast group", &group))?;
     let source = match source {
         Some(s) => Some(s.parse::<IpAddr>().map_err(|_| einval("source address", &s))?),

@@ -63,7 +63,8 @@ impl ServerEvents for EchoServer {
 
 fn connect(port: u16) -> (Arc<TcpConn>, mpsc::Receiver<Ev>) {
     let (tx, rx) = mpsc::channel();
-    let conn = TcpConn::connect(ConnectOptions { host: "127.0.0.1".into(), port, ..Default::default() }, Arc::new(Chan(tx)));
+    let conn =
+        TcpConn::connect(ConnectOptions { host: "127.0.0.1".into(), port, ..Default::default() }, Arc::new(Chan(tx)));
     match rx.recv_timeout(Duration::from_secs(5)).unwrap() {
         Ev::Connect => {}
         _ => panic!("connect failed"),
@@ -89,7 +90,9 @@ fn tcp(c: &mut Criterion) {
     conn.destroy();
 
     // Echo round trip through the driver on both ends.
-    let server = TcpServer::bind(&ListenOptions { host: "127.0.0.1".into(), ..Default::default() }, Arc::new(EchoServer)).unwrap();
+    let server =
+        TcpServer::bind(&ListenOptions { host: "127.0.0.1".into(), ..Default::default() }, Arc::new(EchoServer))
+            .unwrap();
     server.start();
     let (conn, rx) = connect(server.local_addr().port());
     g.bench_function("echo round trip 64B", |b| {

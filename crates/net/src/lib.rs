@@ -21,7 +21,7 @@ pub mod tcp;
 pub mod udp;
 
 pub use addr::{Family, SocketAddress};
-pub use error::{NetError, errno_code};
+pub use error::{errno_code, NetError};
 pub use flow::{Credit, ReadFlow};
 pub use scratch::read_with_scratch;
 pub use stream::{ConnectOptions, ListenOptions, StreamEvents, StreamOps, StreamOptions, StreamStats};

@@ -110,9 +110,14 @@ fn bind_conflict_is_reported_at_once() {
     // With SO_REUSEADDR on both (Linux allows sharing a UDP port then).
     let (a, _ra) = bind(UdpOptions { reuse_addr: true, ..v4() });
     let p = addr(&a).port();
-    assert!(UdpEndpoint::bind(&UdpOptions { port: p, reuse_addr: true, ..v4() }, Arc::new(Chan(Mutex::new(channel().0)))).is_ok());
+    assert!(UdpEndpoint::bind(
+        &UdpOptions { port: p, reuse_addr: true, ..v4() },
+        Arc::new(Chan(Mutex::new(channel().0)))
+    )
+    .is_ok());
     // Family mismatch.
-    let e = UdpEndpoint::bind(&UdpOptions { address: "::1".into(), ..v4() }, Arc::new(Chan(Mutex::new(channel().0)))).unwrap_err();
+    let e = UdpEndpoint::bind(&UdpOptions { address: "::1".into(), ..v4() }, Arc::new(Chan(Mutex::new(channel().0))))
+        .unwrap_err();
     assert_eq!(e.code, "EINVAL");
 }
 
@@ -297,7 +302,11 @@ fn multicast_membership_on_loopback() {
     ep.drop_membership(&m).unwrap();
     assert_eq!(ep.drop_membership(&m).unwrap_err().code, "EADDRNOTAVAIL");
     // Source-specific.
-    let ssm = Membership { group: "232.1.1.1".parse().unwrap(), interface: Some("127.0.0.1".into()), source: Some("127.0.0.1".parse().unwrap()) };
+    let ssm = Membership {
+        group: "232.1.1.1".parse().unwrap(),
+        interface: Some("127.0.0.1".into()),
+        source: Some("127.0.0.1".parse().unwrap()),
+    };
     ep.add_membership(&ssm).unwrap();
     ep.drop_membership(&ssm).unwrap();
     // Wrong family.

@@ -19,7 +19,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::{ClientHello, ResolvesServerCert, ServerSessionMemoryCache, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme, SupportedProtocolVersion};
+use rustls::{
+    ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme, SupportedProtocolVersion,
+};
 
 use crate::error::bad_config;
 
@@ -108,7 +110,10 @@ pub fn provider() -> Arc<CryptoProvider> {
     P.get_or_init(|| Arc::new(rustls::crypto::ring::default_provider())).clone()
 }
 
-fn versions(min: Option<TlsVersion>, max: Option<TlsVersion>) -> Result<Vec<&'static SupportedProtocolVersion>, NetError> {
+fn versions(
+    min: Option<TlsVersion>,
+    max: Option<TlsVersion>,
+) -> Result<Vec<&'static SupportedProtocolVersion>, NetError> {
     let min = min.unwrap_or(TlsVersion::Tls12);
     let max = max.unwrap_or(TlsVersion::Tls13);
     let v: Vec<_> = [(TlsVersion::Tls12, &rustls::version::TLS12), (TlsVersion::Tls13, &rustls::version::TLS13)]
@@ -135,16 +140,15 @@ pub fn parse_certs(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>
 
 /// Parses a PEM private key (PKCS#8, PKCS#1 or SEC1).
 pub fn parse_key(pem: &[u8]) -> Result<PrivateKeyDer<'static>, NetError> {
-    PrivateKeyDer::from_pem_slice(pem).map_err(|e| bad_config(format!("key: no usable PEM private key (PKCS#8, RSA or EC): {e}")))
+    PrivateKeyDer::from_pem_slice(pem)
+        .map_err(|e| bad_config(format!("key: no usable PEM private key (PKCS#8, RSA or EC): {e}")))
 }
 
 /// Loads a certificate chain and key into a signing identity, checking they match.
 pub fn certified_key(pair: &KeyPair) -> Result<Arc<CertifiedKey>, NetError> {
     let certs = parse_certs(&pair.cert, "cert")?;
     let key = parse_key(&pair.key)?;
-    CertifiedKey::from_der(certs, key, &provider())
-        .map(Arc::new)
-        .map_err(|e| bad_config(format!("cert/key: {e}")))
+    CertifiedKey::from_der(certs, key, &provider()).map(Arc::new).map_err(|e| bad_config(format!("cert/key: {e}")))
 }
 
 fn system_roots() -> Arc<RootCertStore> {

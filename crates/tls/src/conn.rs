@@ -218,7 +218,16 @@ impl TlsConn {
         let (tls, early_err) = match record::new_client(&setup, server_name) {
             Ok(c) => (c, None),
             // Keep a connection object around so the handle works; report the error.
-            Err(e) => (Connection::Client(rustls::ClientConnection::new(setup.config.clone(), "invalid.invalid".try_into().expect("valid name")).expect("client")), Some(e)),
+            Err(e) => (
+                Connection::Client(
+                    rustls::ClientConnection::new(
+                        setup.config.clone(),
+                        "invalid.invalid".try_into().expect("valid name"),
+                    )
+                    .expect("client"),
+                ),
+                Some(e),
+            ),
         };
         let conn = Self::new(tls, &opts.stream, handshake_timeout, Some((setup, server_name.to_string())), events);
         conn.started.store(true, Ordering::Release);
@@ -231,8 +240,12 @@ impl TlsConn {
             let res = match opts.connect_timeout {
                 Some(t) => match tokio::time::timeout(t, fut).await {
                     Ok(r) => r,
-                    Err(_) => Err(NetError::new("ETIMEDOUT", "connect", format!("connection timed out after {} ms", t.as_millis()))
-                        .at(opts.path.clone().unwrap_or(opts.host.clone()), opts.port)),
+                    Err(_) => Err(NetError::new(
+                        "ETIMEDOUT",
+                        "connect",
+                        format!("connection timed out after {} ms", t.as_millis()),
+                    )
+                    .at(opts.path.clone().unwrap_or(opts.host.clone()), opts.port)),
                 },
                 None => fut.await,
             };
@@ -502,7 +515,8 @@ impl TlsConn {
     }
 
     fn handshake_info(&self, tls: &Connection) -> TlsInfo {
-        let peer_certs: Vec<Vec<u8>> = tls.peer_certificates().map(|c| c.iter().map(|d| d.to_vec()).collect()).unwrap_or_default();
+        let peer_certs: Vec<Vec<u8>> =
+            tls.peer_certificates().map(|c| c.iter().map(|d| d.to_vec()).collect()).unwrap_or_default();
         let protocol = match tls.protocol_version() {
             Some(ProtocolVersion::TLSv1_3) => Some("TLSv1.3"),
             Some(ProtocolVersion::TLSv1_2) => Some("TLSv1.2"),
@@ -519,12 +533,23 @@ impl TlsConn {
                     let res = match (peer_certs.first(), crate::config::server_name(name)) {
                         (Some(ee), Ok(sn)) => {
                             use rustls::client::danger::ServerCertVerifier;
-                            let inter: Vec<_> = peer_certs[1..].iter().map(|d| rustls::pki_types::CertificateDer::from(d.as_slice())).collect();
-                            v.verify_server_cert(&ee.as_slice().into(), &inter, &sn, &[], rustls::pki_types::UnixTime::now())
-                                .map(|_| ())
-                                .map_err(|e| map_tls_error(&e))
+                            let inter: Vec<_> = peer_certs[1..]
+                                .iter()
+                                .map(|d| rustls::pki_types::CertificateDer::from(d.as_slice()))
+                                .collect();
+                            v.verify_server_cert(
+                                &ee.as_slice().into(),
+                                &inter,
+                                &sn,
+                                &[],
+                                rustls::pki_types::UnixTime::now(),
+                            )
+                            .map(|_| ())
+                            .map_err(|e| map_tls_error(&e))
                         }
-                        (None, _) => Err(NetError::new(codes::CERT_UNTRUSTED, "handshake", "the server sent no certificate")),
+                        (None, _) => {
+                            Err(NetError::new(codes::CERT_UNTRUSTED, "handshake", "the server sent no certificate"))
+                        }
                         (_, Err(e)) => Err(e),
                     };
                     (Some(name.clone()), res.is_ok(), res.err())
@@ -532,7 +557,8 @@ impl TlsConn {
             },
             (Connection::Server(s), _) => {
                 let presented = !peer_certs.is_empty();
-                let err = (!presented).then(|| NetError::new(codes::CERT_UNTRUSTED, "handshake", "the client presented no certificate"));
+                let err = (!presented)
+                    .then(|| NetError::new(codes::CERT_UNTRUSTED, "handshake", "the client presented no certificate"));
                 (s.server_name().map(str::to_string), presented, err)
             }
             _ => (None, false, None),

@@ -23,9 +23,15 @@ pub mod codes {
 pub fn map_tls_error(err: &Error) -> NetError {
     let code = match err {
         Error::InvalidCertificate(ce) => match ce {
-            CertificateError::UnknownIssuer | CertificateError::BadSignature | CertificateError::UnhandledCriticalExtension
-            | CertificateError::Revoked | CertificateError::InvalidPurpose | CertificateError::BadEncoding => codes::CERT_UNTRUSTED,
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => codes::HOSTNAME_MISMATCH,
+            CertificateError::UnknownIssuer
+            | CertificateError::BadSignature
+            | CertificateError::UnhandledCriticalExtension
+            | CertificateError::Revoked
+            | CertificateError::InvalidPurpose
+            | CertificateError::BadEncoding => codes::CERT_UNTRUSTED,
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                codes::HOSTNAME_MISMATCH
+            }
             CertificateError::Expired
             | CertificateError::ExpiredContext { .. }
             | CertificateError::NotValidYet
@@ -74,12 +80,21 @@ mod tests {
 
     #[test]
     fn maps_codes() {
-        assert_eq!(map_tls_error(&Error::InvalidCertificate(CertificateError::UnknownIssuer)).code, codes::CERT_UNTRUSTED);
-        assert_eq!(map_tls_error(&Error::InvalidCertificate(CertificateError::NotValidForName)).code, codes::HOSTNAME_MISMATCH);
+        assert_eq!(
+            map_tls_error(&Error::InvalidCertificate(CertificateError::UnknownIssuer)).code,
+            codes::CERT_UNTRUSTED
+        );
+        assert_eq!(
+            map_tls_error(&Error::InvalidCertificate(CertificateError::NotValidForName)).code,
+            codes::HOSTNAME_MISMATCH
+        );
         assert_eq!(map_tls_error(&Error::InvalidCertificate(CertificateError::Expired)).code, codes::CERT_EXPIRED);
         let e = map_tls_error(&Error::AlertReceived(rustls::AlertDescription::HandshakeFailure));
         assert_eq!(e.code, codes::ALERT);
         assert!(e.message.contains("handshake_failure"), "{}", e.message);
-        assert_eq!(map_tls_error(&Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)).code, codes::HANDSHAKE);
+        assert_eq!(
+            map_tls_error(&Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)).code,
+            codes::HANDSHAKE
+        );
     }
 }

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use crate::config::{build_client_config, certified_key, parse_certs, parse_key, server_config, ClientOptions, KeyPair, ServerOptions};
+use crate::config::{
+    build_client_config, certified_key, parse_certs, parse_key, server_config, ClientOptions, KeyPair, ServerOptions,
+};
 use crate::record;
 
 /// Feeds `data` as a client's bytes into a server-side connection built by our config
@@ -27,8 +29,11 @@ pub fn server_accept(config: &Arc<rustls::ServerConfig>, data: &[u8]) {
 /// Feeds `data` as a server's answer into a client-side connection (after its
 /// ClientHello has been produced).
 pub fn client_response(ca_pem: &[u8], data: &[u8]) {
-    let Ok(setup) = build_client_config(&ClientOptions { ca: Some(vec![ca_pem.to_vec()]), alpn: vec![b"h2".to_vec()], ..Default::default() })
-    else {
+    let Ok(setup) = build_client_config(&ClientOptions {
+        ca: Some(vec![ca_pem.to_vec()]),
+        alpn: vec![b"h2".to_vec()],
+        ..Default::default()
+    }) else {
         return;
     };
     let Ok(mut conn) = record::new_client(&setup, "localhost") else { return };

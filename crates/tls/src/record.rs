@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use rustls::{ClientConnection, Connection, ServerConnection};
 
-use crate::config::{ClientSetup, server_name};
+use crate::config::{server_name, ClientSetup};
 
 /// What one call of [`process_incoming`] produced.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +24,11 @@ pub struct Incoming {
 /// Feeds ciphertext into `conn`, appending any decrypted plaintext to `plain`.
 ///
 /// Errors are fatal for the connection; rustls has then queued an alert for the peer.
-pub fn process_incoming(conn: &mut Connection, mut data: &[u8], plain: &mut Vec<u8>) -> Result<Incoming, rustls::Error> {
+pub fn process_incoming(
+    conn: &mut Connection,
+    mut data: &[u8],
+    plain: &mut Vec<u8>,
+) -> Result<Incoming, rustls::Error> {
     let mut out = Incoming::default();
     // Never call read_tls with an empty slice: rustls takes a 0-byte read as EOF.
     while !data.is_empty() {
@@ -63,7 +67,8 @@ fn drain_plaintext(conn: &mut Connection, plain: &mut Vec<u8>, out: &mut Incomin
 /// A fresh client connection for `setup`, with an unlimited plaintext buffer (the driver
 /// does its own backpressure accounting).
 pub fn new_client(setup: &ClientSetup, name: &str) -> Result<Connection, iocrate_net::NetError> {
-    let mut c = ClientConnection::new(setup.config.clone(), server_name(name)?).map_err(|e| crate::map_tls_error(&e))?;
+    let mut c =
+        ClientConnection::new(setup.config.clone(), server_name(name)?).map_err(|e| crate::map_tls_error(&e))?;
     c.set_buffer_limit(None);
     Ok(Connection::Client(c))
 }

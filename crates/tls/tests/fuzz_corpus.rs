@@ -9,7 +9,10 @@ fn fuzz_dir() -> PathBuf {
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {
     let dir = fuzz_dir().join("corpus").join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     assert!(!files.is_empty(), "no seeds in {}", dir.display());
     files.iter().map(|p| std::fs::read(p).unwrap()).collect()
@@ -18,7 +21,10 @@ fn corpus(target: &str) -> Vec<Vec<u8>> {
 #[test]
 fn replay_tls_server_accept() {
     let d = fuzz_dir().join("certs");
-    let config = iocrate_tls::fuzzing::test_server_config(&std::fs::read(d.join("server.pem")).unwrap(), &std::fs::read(d.join("server.key")).unwrap());
+    let config = iocrate_tls::fuzzing::test_server_config(
+        &std::fs::read(d.join("server.pem")).unwrap(),
+        &std::fs::read(d.join("server.key")).unwrap(),
+    );
     for seed in corpus("tls_server_accept") {
         iocrate_tls::fuzzing::server_accept(&config, &seed);
         // Truncations and bit flips of each seed, cheaply.

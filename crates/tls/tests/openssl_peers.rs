@@ -203,7 +203,14 @@ struct Acceptor {
 impl ServerEvents for Acceptor {
     fn on_connection(&self, a: AcceptedSocket) {
         let (ev, rx) = chan();
-        let c = TlsConn::accept(a.sock, Some(a.guard), &self.config, &StreamOptions::default(), Some(Duration::from_secs(5)), ev);
+        let c = TlsConn::accept(
+            a.sock,
+            Some(a.guard),
+            &self.config,
+            &StreamOptions::default(),
+            Some(Duration::from_secs(5)),
+            ev,
+        );
         c.start();
         let _ = self.events.lock().unwrap().send((c, rx));
     }
@@ -255,7 +262,9 @@ fn echo_with(conn: Arc<TlsConn>, rx: Receiver<Ev>, end_after_line: bool) -> std:
 
 /// Takes the next accepted connection on another thread and echoes on it (ending after
 /// the first line); joins to the connection.
-fn accept_echo(conns: &Arc<Mutex<Receiver<(Arc<TlsConn>, Receiver<Ev>)>>>) -> std::thread::JoinHandle<(Arc<TlsConn>, Vec<Ev>)> {
+fn accept_echo(
+    conns: &Arc<Mutex<Receiver<(Arc<TlsConn>, Receiver<Ev>)>>>,
+) -> std::thread::JoinHandle<(Arc<TlsConn>, Vec<Ev>)> {
     let conns = conns.clone();
     std::thread::spawn(move || {
         let (conn, rx) = conns.lock().unwrap().recv_timeout(Duration::from_secs(10)).unwrap();
@@ -298,7 +307,8 @@ fn s_client_against_our_server() {
         let (server, port, conns) = serve(ServerOptions { identity: Some(pair("server")), ..Default::default() });
         let conns = Arc::new(Mutex::new(conns));
         let h = accept_echo(&conns);
-        let (ok, out) = s_client(port, &[ver, "-servername", "localhost", "-verify_hostname", "localhost"], b"ping over tls\n");
+        let (ok, out) =
+            s_client(port, &[ver, "-servername", "localhost", "-verify_hostname", "localhost"], b"ping over tls\n");
         let (conn, seen) = h.join().unwrap();
         assert!(out.contains("ping over tls"), "{ver}: ok={ok} {out}\n{seen:?}");
         let info = conn.info().unwrap();
@@ -334,8 +344,20 @@ fn sni_alpn_and_client_certs() {
     let h = accept_echo(&conns);
     let (_ok, out) = s_client(
         port,
-        &["-servername", "b.sni.test", "-verify_hostname", "b.sni.test", "-alpn", "http/1.1",
-          "-cert", cert.to_str().unwrap(), "-key", key.to_str().unwrap(), "-CAfile", ca.to_str().unwrap()],
+        &[
+            "-servername",
+            "b.sni.test",
+            "-verify_hostname",
+            "b.sni.test",
+            "-alpn",
+            "http/1.1",
+            "-cert",
+            cert.to_str().unwrap(),
+            "-key",
+            key.to_str().unwrap(),
+            "-CAfile",
+            ca.to_str().unwrap(),
+        ],
         b"sni\n",
     );
     let (conn, _) = h.join().unwrap();
@@ -366,8 +388,12 @@ fn garbage_is_a_typed_error_and_the_server_survives() {
 #[test]
 fn our_client_against_our_server_resumes_and_moves_bulk() {
     for v in [TlsVersion::Tls12, TlsVersion::Tls13] {
-        let (_server, port, conns) =
-            serve(ServerOptions { identity: Some(pair("server")), max_version: Some(v), min_version: Some(v), ..Default::default() });
+        let (_server, port, conns) = serve(ServerOptions {
+            identity: Some(pair("server")),
+            max_version: Some(v),
+            min_version: Some(v),
+            ..Default::default()
+        });
         let opts = ClientOptions { alpn: vec![format!("resume-{v:?}").into_bytes()], ..ca_opts() };
         let mut reused = Vec::new();
         for round in 0..2 {
@@ -403,4 +429,3 @@ fn our_client_against_our_server_resumes_and_moves_bulk() {
         assert_eq!(reused, vec![false, true], "{v:?}");
     }
 }
-

@@ -119,8 +119,12 @@ impl TcpConn {
             let res = match opts.connect_timeout {
                 Some(t) => match tokio::time::timeout(t, fut).await {
                     Ok(r) => r,
-                    Err(_) => Err(NetError::new("ETIMEDOUT", "connect", format!("connection timed out after {} ms", t.as_millis()))
-                        .at(opts.path.clone().unwrap_or(opts.host.clone()), opts.port)),
+                    Err(_) => Err(NetError::new(
+                        "ETIMEDOUT",
+                        "connect",
+                        format!("connection timed out after {} ms", t.as_millis()),
+                    )
+                    .at(opts.path.clone().unwrap_or(opts.host.clone()), opts.port)),
                 },
                 None => fut.await,
             };
@@ -143,7 +147,12 @@ impl TcpConn {
     }
 
     /// Wraps an accepted socket; call [`TcpConn::start`] once the owner is ready for events.
-    pub fn accepted(sock: Sock, guard: Option<ConnGuard>, opts: &StreamOptions, events: Arc<dyn StreamEvents>) -> Arc<Self> {
+    pub fn accepted(
+        sock: Sock,
+        guard: Option<ConnGuard>,
+        opts: &StreamOptions,
+        events: Arc<dyn StreamEvents>,
+    ) -> Arc<Self> {
         let conn = Self::new(opts, events);
         *conn.guard.lock().unwrap() = guard;
         conn.install(sock);
@@ -563,7 +572,11 @@ mod size_probe {
             let c = super::TcpConn::accepted(super::Sock::Tcp(s), None, &Default::default(), std::sync::Arc::new(N));
             let f = c.clone().run();
             assert!(std::mem::size_of_val(&f) <= 640, "run future is {} bytes", std::mem::size_of_val(&f));
-            assert!(std::mem::size_of::<super::TcpConn>() <= 512, "TcpConn is {} bytes", std::mem::size_of::<super::TcpConn>());
+            assert!(
+                std::mem::size_of::<super::TcpConn>() <= 512,
+                "TcpConn is {} bytes",
+                std::mem::size_of::<super::TcpConn>()
+            );
         });
     }
 }

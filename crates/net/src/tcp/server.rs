@@ -107,14 +107,16 @@ impl TcpServer {
         let (listener, local) = if let Some(path) = &opts.path {
             #[cfg(unix)]
             {
-                let std_l = std::os::unix::net::UnixListener::bind(path).map_err(|e| NetError::io("listen", &e).at(path.clone(), 0))?;
+                let std_l = std::os::unix::net::UnixListener::bind(path)
+                    .map_err(|e| NetError::io("listen", &e).at(path.clone(), 0))?;
                 std_l.set_nonblocking(true).map_err(|e| NetError::io("listen", &e))?;
                 let l = UnixListener::from_std(std_l).map_err(|e| NetError::io("listen", &e))?;
                 (Listener::Unix(l, path.clone()), SocketAddress::Unix(path.clone()))
             }
             #[cfg(not(unix))]
             {
-                return Err(NetError::new("ENOTSUP", "listen", "Unix domain sockets are not supported here").at(path.clone(), 0));
+                return Err(NetError::new("ENOTSUP", "listen", "Unix domain sockets are not supported here")
+                    .at(path.clone(), 0));
             }
         } else {
             let addr = resolve_listen_addr(&opts.host, opts.port)?;

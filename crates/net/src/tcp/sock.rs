@@ -125,7 +125,9 @@ pub async fn connect_sock(opts: &ConnectOptions) -> Result<Sock, NetError> {
     }
     #[cfg(not(unix))]
     if let Some(path) = &opts.path {
-        return Err(NetError::new("ENOTSUP", "connect", "Unix domain sockets are not supported here").at(path.clone(), 0));
+        return Err(
+            NetError::new("ENOTSUP", "connect", "Unix domain sockets are not supported here").at(path.clone(), 0)
+        );
     }
     let host = if opts.host.is_empty() { "localhost" } else { opts.host.as_str() };
     let addrs: Vec<SocketAddr> = match host.parse::<std::net::IpAddr>() {
@@ -156,7 +158,9 @@ async fn connect_one(addr: SocketAddr, opts: &ConnectOptions) -> io::Result<TcpS
     let sock = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
     if opts.local_address.is_some() || opts.local_port.is_some() {
         let ip = match &opts.local_address {
-            Some(a) => a.parse().map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("invalid localAddress {a:?}")))?,
+            Some(a) => a
+                .parse()
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("invalid localAddress {a:?}")))?,
             None if addr.is_ipv4() => std::net::Ipv4Addr::UNSPECIFIED.into(),
             None => std::net::Ipv6Addr::UNSPECIFIED.into(),
         };

@@ -109,7 +109,11 @@ impl UdpEndpoint {
         Ok(ep)
     }
 
-    fn with_sock<R>(&self, syscall: &'static str, f: impl FnOnce(&UdpSocket) -> Result<R, NetError>) -> Result<R, NetError> {
+    fn with_sock<R>(
+        &self,
+        syscall: &'static str,
+        f: impl FnOnce(&UdpSocket) -> Result<R, NetError>,
+    ) -> Result<R, NetError> {
         let g = self.sock.read().unwrap_or_else(|e| e.into_inner());
         match g.as_deref() {
             Some(s) => f(s),
@@ -170,7 +174,8 @@ impl UdpEndpoint {
             // Linux unbinds a port the kernel picked (bind to port 0) on disconnect; bind
             // it again so the socket keeps its address, as the owner expects.
             if s.local_addr().map(|a| a.port() == 0).unwrap_or(false) {
-                r.bind(&self.local.into()).map_err(|e| NetError::io("bind", &e).at(self.local.ip().to_string(), self.local.port()))?;
+                r.bind(&self.local.into())
+                    .map_err(|e| NetError::io("bind", &e).at(self.local.ip().to_string(), self.local.port()))?;
             }
             Ok(())
         })
@@ -242,7 +247,9 @@ impl UdpEndpoint {
 
     /// `SO_RCVBUF` as the kernel reports it (Linux doubles the value set).
     pub fn recv_buffer_size(&self) -> Result<usize, NetError> {
-        self.with_sock("getsockopt", |s| SockRef::from(s).recv_buffer_size().map_err(|e| NetError::io("getsockopt", &e)))
+        self.with_sock("getsockopt", |s| {
+            SockRef::from(s).recv_buffer_size().map_err(|e| NetError::io("getsockopt", &e))
+        })
     }
 
     /// Sets `SO_SNDBUF`.
@@ -252,7 +259,9 @@ impl UdpEndpoint {
 
     /// `SO_SNDBUF` as the kernel reports it.
     pub fn send_buffer_size(&self) -> Result<usize, NetError> {
-        self.with_sock("getsockopt", |s| SockRef::from(s).send_buffer_size().map_err(|e| NetError::io("getsockopt", &e)))
+        self.with_sock("getsockopt", |s| {
+            SockRef::from(s).send_buffer_size().map_err(|e| NetError::io("getsockopt", &e))
+        })
     }
 
     /// Stops reading until [`UdpEndpoint::resume`]; the kernel buffer fills and then drops.

@@ -34,7 +34,9 @@ pub(crate) fn parse_ip(s: &str, syscall: &'static str) -> Result<(IpAddr, u32), 
     };
     let ip: IpAddr = ip.parse().map_err(|_| einval(syscall, format!("invalid IP address {s:?}")))?;
     let scope = match scope {
-        Some(sc) if ip.is_ipv6() => interface_index(sc).ok_or_else(|| einval(syscall, format!("unknown interface {sc:?}")))?,
+        Some(sc) if ip.is_ipv6() => {
+            interface_index(sc).ok_or_else(|| einval(syscall, format!("unknown interface {sc:?}")))?
+        }
         Some(_) => return Err(einval(syscall, format!("a scope is only valid on IPv6 addresses: {s:?}"))),
         None => 0,
     };
@@ -75,7 +77,8 @@ pub(crate) fn bind_socket(opts: &UdpOptions) -> Result<(Socket, SocketAddr), Net
     let addr = socket_addr(&opts.address, opts.port, opts.ipv6, "bind")?;
     if addr.is_ipv6() != opts.ipv6 {
         let fam = if opts.ipv6 { "udp6" } else { "udp4" };
-        return Err(einval("bind", format!("address {} does not fit a {fam} socket", opts.address)).at(opts.address.clone(), opts.port));
+        return Err(einval("bind", format!("address {} does not fit a {fam} socket", opts.address))
+            .at(opts.address.clone(), opts.port));
     }
     let at = |e: io::Error| NetError::io("bind", &e).at(addr.ip().to_string(), addr.port());
     let domain = if opts.ipv6 { Domain::IPV6 } else { Domain::IPV4 };
@@ -113,7 +116,9 @@ fn v6_iface(iface: Option<&str>) -> Result<u32, NetError> {
     match iface {
         None | Some("") => Ok(0),
         Some(s) => match s.split_once('%') {
-            Some((_, scope)) => interface_index(scope).ok_or_else(|| einval("setsockopt", format!("unknown interface {scope:?}"))),
+            Some((_, scope)) => {
+                interface_index(scope).ok_or_else(|| einval("setsockopt", format!("unknown interface {scope:?}")))
+            }
             None => interface_index(s)
                 .or_else(|| s.parse::<Ipv6Addr>().ok().map(|_| 0))
                 .ok_or_else(|| einval("setsockopt", format!("invalid IPv6 interface {s:?}"))),
