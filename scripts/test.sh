@@ -16,7 +16,8 @@ rust_rc=${PIPESTATUS[0]}
 
 echo "== type tests (tstyche)"
 if ls ts/*/test/types/*.tst.ts >/dev/null 2>&1; then
-  npx --no-install tstyche || status=1
+  npx --no-install tstyche 2>&1 | tee .tstyche.log
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
 fi
 
 echo "== vitest"
@@ -31,10 +32,15 @@ try {
   const r = JSON.parse(fs.readFileSync(".vitest-report.json", "utf8"))
   passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + (r.numTodoTests || 0)
 } catch { failed += 1 }
+try {
+  const t = fs.readFileSync(".tstyche.log", "utf8").replace(/\x1b\[[0-9;]*m/g, "")
+  const line = t.split("\n").find((l) => l.startsWith("Tests:")) || ""
+  passed += +(line.match(/(\d+) passed/) || [0, 0])[1]; failed += +(line.match(/(\d+) failed/) || [0, 0])[1]
+} catch {}
 for (const m of fs.readFileSync(".cargo-test.log", "utf8").matchAll(/test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g)) {
   passed += +m[1]; failed += +m[2]; skipped += +m[3]
 }
 console.log(`\nsummary: ${passed} passed, ${failed} failed, ${skipped} skipped`)
 '
-rm -f .cargo-test.log
+rm -f .cargo-test.log .tstyche.log
 exit $status

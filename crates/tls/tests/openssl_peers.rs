@@ -219,7 +219,10 @@ impl ServerEvents for Acceptor {
     fn on_close(&self) {}
 }
 
-fn serve(opts: ServerOptions) -> (Arc<TcpServer>, u16, Receiver<(Arc<TlsConn>, Receiver<Ev>)>) {
+/// Accepted connections with their event receivers.
+type Accepted = Receiver<(Arc<TlsConn>, Receiver<Ev>)>;
+
+fn serve(opts: ServerOptions) -> (Arc<TcpServer>, u16, Accepted) {
     let (tx, rx) = channel();
     let config = server_config(&opts).unwrap();
     let lo = ListenOptions { host: "127.0.0.1".into(), ..Default::default() };
@@ -263,7 +266,7 @@ fn echo_with(conn: Arc<TlsConn>, rx: Receiver<Ev>, end_after_line: bool) -> std:
 /// Takes the next accepted connection on another thread and echoes on it (ending after
 /// the first line); joins to the connection.
 fn accept_echo(
-    conns: &Arc<Mutex<Receiver<(Arc<TlsConn>, Receiver<Ev>)>>>,
+    conns: &Arc<Mutex<Accepted>>,
 ) -> std::thread::JoinHandle<(Arc<TlsConn>, Vec<Ev>)> {
     let conns = conns.clone();
     std::thread::spawn(move || {
@@ -333,8 +336,9 @@ fn sni_alpn_and_client_certs() {
     let (_server, port, conns) = serve(opts);
     let conns = Arc::new(Mutex::new(conns));
     // Without a client certificate: refused.
-    let (ok, _) = s_client(port, &["-servername", "a.sni.test"], b"x\n");
-    assert!(!ok || true);
+    // (s_client's exit status is not reliable here: with TLS 1.3 the refusal comes after
+    // its handshake is done. Our server's error is what is checked.)
+    let _ = s_client(port, &["-servername", "a.sni.test"], b"x\n");
     let (_c, rx) = conns.lock().unwrap().recv_timeout(Duration::from_secs(5)).unwrap();
     let e = expect_error(&rx);
     assert_eq!(e.code, codes::HANDSHAKE, "{e}");
