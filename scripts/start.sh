@@ -2,7 +2,9 @@
 # `npm start`: set up, make a demo certificate, run the TCP + TLS echo demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+extra=()
+command -v nc >/dev/null 2>&1 || extra+=(netcat-openbsd)
+IOCRATE_EXTRA_APT="${extra[*]:-}" bash scripts/setup.sh
 mkdir -p .demo
 if [ ! -f .demo/cert.pem ]; then
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
