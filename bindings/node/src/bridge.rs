@@ -13,10 +13,12 @@
 //! when that count leaves or reaches zero. JS→Rust commands are plain synchronous calls
 //! on handle objects: no round trip, no promise.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use iocrate_net::Credit;
+use iocrate_runtime::batch::Push;
+use iocrate_runtime::OnPark;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -169,6 +171,10 @@ pub(crate) struct BridgeInner {
     queue: Arc<Queue>,
     batched: bool,
     next_id: AtomicU32,
+    /// A JS call is owed and not yet made (deferred to the worker's park).
+    wake_deferred: AtomicBool,
+    /// This bridge, for handing to the park hook.
+    this: Weak<BridgeInner>,
     /// Handles opened through this bridge, closed when its environment is torn down
     /// (a worker thread ending, or the process exiting): nothing outlives its owner.
     handles: Mutex<HandleSet>,
@@ -212,12 +218,43 @@ impl BridgeInner {
             tsfn.call(Some(ev), ThreadsafeFunctionCallMode::NonBlocking);
             return;
         }
-        if self.queue.push(ev) {
+        match self.queue.push(ev) {
+            // First event since the last drain: wake JS once this worker has finished its
+            // turn (it may have more reads to report), or now off the runtime.
+            Push::Scheduled => {
+                self.wake_deferred.store(true, Ordering::Release);
+                let me: Arc<dyn OnPark> = self.me();
+                if !iocrate_runtime::defer_to_park(me) {
+                    self.wake_now();
+                }
+            }
+            // A long turn: do not let JS wait for the park any longer.
+            Push::Queued(n) if n >= WAKE_EARLY_AT => self.wake_now(),
+            Push::Queued(_) => {}
+        }
+    }
+
+    fn me(&self) -> Arc<dyn OnPark> {
+        self.this.upgrade().map(|a| a as Arc<dyn OnPark>).expect("bridge alive while pushing")
+    }
+
+    /// Calls JS unless the deferred wake-up already went out.
+    fn wake_now(&self) {
+        if self.wake_deferred.swap(false, Ordering::AcqRel) {
             let tsfn = self.tsfn.read().unwrap_or_else(|e| e.into_inner());
             tsfn.call(None, ThreadsafeFunctionCallMode::NonBlocking);
         }
     }
 }
+
+impl OnPark for BridgeInner {
+    fn on_park(&self) {
+        self.wake_now();
+    }
+}
+
+/// Queued events at which a worker wakes JS without waiting to go idle.
+const WAKE_EARLY_AT: usize = 256;
 
 /// An event bridge: the JS callback receives flat batches `[id, kind, payload, …]`.
 #[napi]
@@ -243,7 +280,9 @@ impl Bridge {
                     None => Batch(q.drain()),
                 })
             })?;
-        let inner = Arc::new(BridgeInner {
+        let inner = Arc::new_cyclic(|this| BridgeInner {
+            wake_deferred: AtomicBool::new(false),
+            this: this.clone(),
             tsfn: RwLock::new(tsfn),
             queue,
             batched: batched.unwrap_or(true),

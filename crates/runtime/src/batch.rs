@@ -9,6 +9,15 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+/// What a push did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Push {
+    /// The queue needs a drain scheduled (first event since the last drain).
+    Scheduled,
+    /// A drain is already scheduled; this many events wait.
+    Queued(usize),
+}
+
 /// A multi-producer queue drained in batches, with a "drain scheduled" flag.
 #[derive(Debug)]
 pub struct BatchQueue<T> {
@@ -28,10 +37,18 @@ impl<T> BatchQueue<T> {
         Self::default()
     }
 
-    /// Queues an event. Returns `true` when the caller must schedule a drain.
-    pub fn push(&self, ev: T) -> bool {
-        self.events.lock().unwrap_or_else(|e| e.into_inner()).push(ev);
-        !self.scheduled.swap(true, Ordering::AcqRel)
+    /// Queues an event. [`Push::Scheduled`] tells the caller to schedule a drain.
+    pub fn push(&self, ev: T) -> Push {
+        let n = {
+            let mut q = self.events.lock().unwrap_or_else(|e| e.into_inner());
+            q.push(ev);
+            q.len()
+        };
+        if self.scheduled.swap(true, Ordering::AcqRel) {
+            Push::Queued(n)
+        } else {
+            Push::Scheduled
+        }
     }
 
     /// Takes every queued event (in push order) and re-arms scheduling.
@@ -59,10 +76,10 @@ mod tests {
     #[test]
     fn only_first_push_schedules_until_drained() {
         let q = BatchQueue::new();
-        assert!(q.push(1));
-        assert!(!q.push(2));
+        assert_eq!(q.push(1), Push::Scheduled);
+        assert_eq!(q.push(2), Push::Queued(2));
         assert_eq!(q.drain(), vec![1, 2]);
-        assert!(q.push(3));
+        assert_eq!(q.push(3), Push::Scheduled);
         assert_eq!(q.drain(), vec![3]);
         assert!(q.drain().is_empty());
     }
@@ -76,7 +93,7 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut schedules = 0;
                     for i in 0..50_000u32 {
-                        if q.push((p, i)) {
+                        if q.push((p, i)) == Push::Scheduled {
                             schedules += 1;
                         }
                     }

@@ -12,9 +12,11 @@
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
 
-mod batch;
+pub mod batch;
+mod park;
 
 pub use batch::BatchQueue;
+pub use park::{defer_to_park, run_deferred, OnPark};
 
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -139,6 +141,8 @@ pub fn try_handle() -> Result<&'static Handle, ConfigError> {
     let rt = Builder::new_multi_thread()
         .worker_threads(workers)
         .thread_name("iocrate-io")
+        .on_thread_start(park::mark_worker)
+        .on_thread_park(park::run_deferred)
         .enable_all()
         .build()
         .map_err(|e| ConfigError::InvalidWorkers(format!("{workers} ({e})")))?;

@@ -265,9 +265,7 @@ fn echo_with(conn: Arc<TlsConn>, rx: Receiver<Ev>, end_after_line: bool) -> std:
 
 /// Takes the next accepted connection on another thread and echoes on it (ending after
 /// the first line); joins to the connection.
-fn accept_echo(
-    conns: &Arc<Mutex<Accepted>>,
-) -> std::thread::JoinHandle<(Arc<TlsConn>, Vec<Ev>)> {
+fn accept_echo(conns: &Arc<Mutex<Accepted>>) -> std::thread::JoinHandle<(Arc<TlsConn>, Vec<Ev>)> {
     let conns = conns.clone();
     std::thread::spawn(move || {
         let (conn, rx) = conns.lock().unwrap().recv_timeout(Duration::from_secs(10)).unwrap();
