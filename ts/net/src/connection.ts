@@ -177,22 +177,34 @@ export class Connection implements AsyncIterable<Buffer>, AsyncDisposable {
     this.#ref.unref()
   }
 
-  /** Received chunks until the peer ends; throws the connection's error, if any. */
-  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    for (;;) {
+  /**
+   * Received chunks until the peer ends; throws the connection's error, if any. Leaving
+   * the loop early does not close the connection.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Buffer> {
+    // A hand-written iterator rather than an async generator: a chunk that is already
+    // queued costs one resolved promise, not a trip through the generator machinery.
+    const next = (): Promise<IteratorResult<Buffer, undefined>> => {
       const c = this.#chunks.shift()
       if (c !== undefined) {
         if (this.#paused && this.#chunks.length < READ_QUEUE_CHUNKS / 2) {
           this.#paused = false
           if (!this.#closed) this.#h.resume()
         }
-        yield c
-        continue
+        return Promise.resolve({ value: c, done: false })
       }
-      if (this.#error) throw this.#error
-      if (this.#ended) return
-      await new Promise<void>((r) => (this.#readWaiter = r))
+      if (this.#error) return Promise.reject(this.#error)
+      if (this.#ended) return Promise.resolve({ value: undefined, done: true })
+      return new Promise((resolve, reject) => {
+        this.#readWaiter = () => next().then(resolve, reject)
+      })
     }
+    const it: AsyncIterableIterator<Buffer> = {
+      next,
+      return: () => Promise.resolve({ value: undefined, done: true }),
+      [Symbol.asyncIterator]: () => it,
+    }
+    return it
   }
 
   /** Closes the connection and waits until it is closed. */
