@@ -38,8 +38,6 @@ pub(crate) mod kind {
     pub(crate) const DROP: u32 = 9;
     pub(crate) const SERVER_CLOSE: u32 = 10;
     pub(crate) const MESSAGE: u32 = 11;
-    pub(crate) const SECURE: u32 = 12;
-    pub(crate) const SESSION: u32 = 13;
     pub(crate) const WARNING: u32 = 14;
     pub(crate) const BENCH: u32 = 15;
     pub(crate) const FORWARD_READY: u32 = 16;
@@ -61,8 +59,6 @@ pub fn event_kinds() -> std::collections::HashMap<String, u32> {
         ("DROP", DROP),
         ("SERVER_CLOSE", SERVER_CLOSE),
         ("MESSAGE", MESSAGE),
-        ("SECURE", SECURE),
-        ("SESSION", SESSION),
         ("WARNING", WARNING),
         ("BENCH", BENCH),
         ("FORWARD_READY", FORWARD_READY),

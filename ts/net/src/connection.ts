@@ -67,7 +67,6 @@ export class Connection implements AsyncIterable<Buffer>, AsyncDisposable {
         for (const w of this.#drainWaiters.splice(0)) w()
         break
       case Kind.CONNECT:
-      case Kind.SECURE:
         this.#connectWaiter?.resolve()
         this.#connectWaiter = undefined
         break
