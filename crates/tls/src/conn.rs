@@ -28,9 +28,10 @@
 use std::io::{self, IoSlice, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use iocrate_net::tcp::{connect_sock, ConnGuard, Sock};
+use iocrate_net::StreamSettings;
 use iocrate_net::{ConnectOptions, NetError, ReadFlow, SocketAddress, StreamEvents, StreamOptions, StreamStats};
 use rustls::{Connection, HandshakeKind, ProtocolVersion};
 use tokio::sync::Notify;
@@ -141,11 +142,7 @@ pub struct TlsConn {
     high_water_mark: usize,
     read_chunk: usize,
     handshake_timeout: Option<Duration>,
-    no_delay: AtomicBool,
-    keep_alive_ms: AtomicU64,
-    timeout_ms: AtomicU64,
-    epoch: Instant,
-    last_activity_ms: AtomicU64,
+    settings: StreamSettings,
     bytes_read: AtomicU64,
     bytes_written: AtomicU64,
     started: AtomicBool,
@@ -190,11 +187,7 @@ impl TlsConn {
             high_water_mark: opts.high_water_mark.max(1),
             read_chunk: opts.read_chunk.clamp(16 * 1024 + 512, 16 * 1024 * 1024),
             handshake_timeout,
-            no_delay: AtomicBool::new(opts.no_delay),
-            keep_alive_ms: AtomicU64::new(opts.keep_alive.map_or(0, |d| d.as_millis().max(1) as u64)),
-            timeout_ms: AtomicU64::new(opts.idle_timeout.map_or(0, |d| d.as_millis().max(1) as u64)),
-            epoch: Instant::now(),
-            last_activity_ms: AtomicU64::new(0),
+            settings: StreamSettings::new(opts),
             bytes_read: AtomicU64::new(0),
             bytes_written: AtomicU64::new(0),
             started: AtomicBool::new(false),
@@ -297,21 +290,16 @@ impl TlsConn {
     }
 
     fn install(&self, sock: Sock) {
-        let _ = sock.set_no_delay(self.no_delay.load(Ordering::Relaxed));
-        let ka = self.keep_alive_ms.load(Ordering::Relaxed);
-        if ka > 0 {
-            let _ = sock.set_keep_alive(Some(Duration::from_millis(ka)));
-        }
+        self.settings.apply(&sock);
         let _ = self.sock.set(sock);
         self.touch();
     }
 
-    fn now_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
-    }
-
     fn touch(&self) {
-        self.last_activity_ms.store(self.now_ms(), Ordering::Relaxed);
+        if self.settings.touch() {
+            // The idle timer was re-armed: the task waits without a deadline until woken.
+            self.wake.notify_one();
+        }
     }
 
     /// Encrypts and writes `data` (directly to the socket when nothing is queued).
@@ -412,26 +400,17 @@ impl TlsConn {
 
     /// Sets or clears `TCP_NODELAY`.
     pub fn set_no_delay(&self, on: bool) -> Result<(), NetError> {
-        self.no_delay.store(on, Ordering::Relaxed);
-        match self.sock.get() {
-            Some(s) => s.set_no_delay(on).map_err(|e| NetError::io("setsockopt", &e)),
-            None => Ok(()),
-        }
+        self.settings.set_no_delay(self.sock.get(), on)
     }
 
     /// Enables TCP keep-alive with an initial delay, or disables it.
     pub fn set_keep_alive(&self, delay: Option<Duration>) -> Result<(), NetError> {
-        self.keep_alive_ms.store(delay.map_or(0, |d| d.as_millis().max(1) as u64), Ordering::Relaxed);
-        match self.sock.get() {
-            Some(s) => s.set_keep_alive(delay).map_err(|e| NetError::io("setsockopt", &e)),
-            None => Ok(()),
-        }
+        self.settings.set_keep_alive(self.sock.get(), delay)
     }
 
     /// Sets the idle timeout (`None` disables it).
     pub fn set_timeout(&self, t: Option<Duration>) {
-        self.timeout_ms.store(t.map_or(0, |d| d.as_millis().max(1) as u64), Ordering::Relaxed);
-        self.touch();
+        self.settings.set_timeout(t);
         self.wake.notify_one();
     }
 
@@ -640,11 +619,7 @@ impl TlsConn {
                 }
                 (st.out_off < st.out.len(), st.handshake_done)
             };
-            let timeout_ms = self.timeout_ms.load(Ordering::Relaxed);
-            let idle_deadline = (timeout_ms > 0).then(|| {
-                let due = self.last_activity_ms.load(Ordering::Relaxed) + timeout_ms;
-                tokio::time::Instant::from_std(self.epoch + Duration::from_millis(due))
-            });
+            let idle_deadline = self.settings.idle_deadline();
             let hs_deadline = if hs_done { None } else { hs_deadline };
             tokio::select! {
                 biased;
@@ -727,9 +702,7 @@ impl TlsConn {
                     return self.finish(Some(NetError::new(codes::HANDSHAKE, "handshake", format!("the TLS handshake timed out after {ms} ms"))));
                 }
                 _ = async { match idle_deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {
-                    let idle = self.now_ms().saturating_sub(self.last_activity_ms.load(Ordering::Relaxed));
-                    if timeout_ms > 0 && idle >= timeout_ms {
-                        self.touch();
+                    if self.settings.idle_expired() {
                         self.events.on_timeout();
                     }
                 }

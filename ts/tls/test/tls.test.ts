@@ -271,3 +271,23 @@ describe('our server', () => {
     }
   })
 })
+
+describe('idle timeout', () => {
+  it('fires once per idle period, like node:tls, and re-arms on activity', async () => {
+    const { server, port } = await echoServer({ cert: pem('server.pem'), key: pem('server.key') })
+    const c = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: ca() })
+    await once(c, 'secureConnect')
+    let fired = 0
+    c.setTimeout(100, () => fired++)
+    c.on('timeout', () => {})
+    await new Promise((r) => setTimeout(r, 450))
+    expect(fired).toBe(1)
+    expect(c.destroyed).toBe(false)
+    c.write('ping')
+    await once(c, 'data')
+    const again = once(c, 'timeout')
+    await again
+    c.destroy()
+    server.close()
+  })
+})

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::Notify;
 
@@ -22,6 +22,7 @@ use super::sock::{connect_sock, Sock};
 use crate::addr::SocketAddress;
 use crate::error::NetError;
 use crate::flow::ReadFlow;
+use crate::settings::StreamSettings;
 use crate::stream::{ConnectOptions, StreamEvents, StreamOptions, StreamStats};
 
 const MAX_IOV: usize = 64;
@@ -54,14 +55,7 @@ pub struct TcpConn {
     wake: Notify,
     high_water_mark: usize,
     read_chunk: usize,
-    no_delay: AtomicBool,
-    keep_alive_ms: AtomicU64,
-    timeout_ms: AtomicU64,
-    epoch: Instant,
-    last_activity_ms: AtomicU64,
-    /// Set when the idle timeout fired; as in Node it fires again only after activity
-    /// (or a new `set_timeout`).
-    timed_out: AtomicBool,
+    settings: StreamSettings,
     bytes_read: AtomicU64,
     bytes_written: AtomicU64,
     started: AtomicBool,
@@ -91,12 +85,7 @@ impl TcpConn {
             wake: Notify::new(),
             high_water_mark: opts.high_water_mark.max(1),
             read_chunk: opts.read_chunk.clamp(1024, 16 * 1024 * 1024),
-            no_delay: AtomicBool::new(opts.no_delay),
-            keep_alive_ms: AtomicU64::new(opts.keep_alive.map_or(0, |d| d.as_millis().max(1) as u64)),
-            timeout_ms: AtomicU64::new(opts.idle_timeout.map_or(0, |d| d.as_millis().max(1) as u64)),
-            epoch: Instant::now(),
-            last_activity_ms: AtomicU64::new(0),
-            timed_out: AtomicBool::new(false),
+            settings: StreamSettings::new(opts),
             bytes_read: AtomicU64::new(0),
             bytes_written: AtomicU64::new(0),
             started: AtomicBool::new(false),
@@ -169,11 +158,7 @@ impl TcpConn {
     }
 
     fn install(&self, sock: Sock) {
-        let _ = sock.set_no_delay(self.no_delay.load(Ordering::Relaxed));
-        let ka = self.keep_alive_ms.load(Ordering::Relaxed);
-        if ka > 0 {
-            let _ = sock.set_keep_alive(Some(Duration::from_millis(ka)));
-        }
+        self.settings.apply(&sock);
         self.w.lock().unwrap().sock = Some(Arc::new(sock));
         self.touch();
     }
@@ -182,15 +167,9 @@ impl TcpConn {
         self.w.lock().unwrap().sock.clone()
     }
 
-    fn now_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
-    }
-
     fn touch(&self) {
-        self.last_activity_ms.store(self.now_ms(), Ordering::Relaxed);
-        if self.timed_out.load(Ordering::Relaxed) {
-            // Re-arm the idle timer: the task waits without a deadline while timed out.
-            self.timed_out.store(false, Ordering::Relaxed);
+        if self.settings.touch() {
+            // The idle timer was re-armed: the task waits without a deadline until woken.
             self.wake.notify_one();
         }
     }
@@ -279,26 +258,17 @@ impl TcpConn {
 
     /// Sets or clears `TCP_NODELAY`.
     pub fn set_no_delay(&self, on: bool) -> Result<(), NetError> {
-        self.no_delay.store(on, Ordering::Relaxed);
-        match self.sock() {
-            Some(s) => s.set_no_delay(on).map_err(|e| NetError::io("setsockopt", &e)),
-            None => Ok(()),
-        }
+        self.settings.set_no_delay(self.sock().as_deref(), on)
     }
 
     /// Enables TCP keep-alive with an initial delay, or disables it.
     pub fn set_keep_alive(&self, delay: Option<Duration>) -> Result<(), NetError> {
-        self.keep_alive_ms.store(delay.map_or(0, |d| d.as_millis().max(1) as u64), Ordering::Relaxed);
-        match self.sock() {
-            Some(s) => s.set_keep_alive(delay).map_err(|e| NetError::io("setsockopt", &e)),
-            None => Ok(()),
-        }
+        self.settings.set_keep_alive(self.sock().as_deref(), delay)
     }
 
     /// Sets the idle timeout (`None` disables it).
     pub fn set_timeout(&self, t: Option<Duration>) {
-        self.timeout_ms.store(t.map_or(0, |d| d.as_millis().max(1) as u64), Ordering::Relaxed);
-        self.touch();
+        self.settings.set_timeout(t);
         self.wake.notify_one();
     }
 
@@ -491,11 +461,7 @@ impl TcpConn {
                 (!w.queue.is_empty(), w.destroyed)
             };
             debug_assert!(!destroyed);
-            let timeout_ms = self.timeout_ms.load(Ordering::Relaxed);
-            let deadline = (timeout_ms > 0 && !self.timed_out.load(Ordering::Relaxed)).then(|| {
-                let due = self.last_activity_ms.load(Ordering::Relaxed) + timeout_ms;
-                tokio::time::Instant::from_std(self.epoch + Duration::from_millis(due))
-            });
+            let deadline = self.settings.idle_deadline();
             tokio::select! {
                 biased;
                 _ = self.wake.notified() => {}
@@ -537,9 +503,7 @@ impl TcpConn {
                         None => std::future::pending().await,
                     }
                 } => {
-                    let idle = self.now_ms().saturating_sub(self.last_activity_ms.load(Ordering::Relaxed));
-                    if timeout_ms > 0 && idle >= timeout_ms {
-                        self.timed_out.store(true, Ordering::Relaxed);
+                    if self.settings.idle_expired() {
                         self.events.on_timeout();
                     }
                 }
