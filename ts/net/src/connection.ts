@@ -34,14 +34,14 @@ export class Connection implements AsyncIterable<Buffer>, AsyncDisposable {
   #readWaiter: (() => void) | undefined
   #drainWaiters: Array<(err?: Error) => void> = []
   #needDrain = false
-  #closedPromise: Promise<void>
-  #resolveClosed!: () => void
+  // Created on first use: most connections never ask (an idle one then costs less).
+  #closedPromise: Promise<void> | undefined
+  #resolveClosed: (() => void) | undefined
   #connectWaiter: { resolve: () => void; reject: (e: Error) => void } | undefined
 
   /** @internal */
   constructor(handle: NativeStream) {
     this.#h = handle
-    this.#closedPromise = new Promise((r) => (this.#resolveClosed = r))
     register(handle.id, this)
     this.#ref.open()
   }
@@ -98,7 +98,7 @@ export class Connection implements AsyncIterable<Buffer>, AsyncDisposable {
     this.#connectWaiter = undefined
     for (const w of this.#drainWaiters.splice(0)) w(err)
     this.#wakeReader()
-    this.#resolveClosed()
+    this.#resolveClosed?.()
   }
 
   #wakeReader(): void {
@@ -147,6 +147,9 @@ export class Connection implements AsyncIterable<Buffer>, AsyncDisposable {
 
   /** Resolves when the connection is closed. */
   get closed(): Promise<void> {
+    if (this.#closedPromise === undefined) {
+      this.#closedPromise = this.#closed ? Promise.resolve() : new Promise((r) => (this.#resolveClosed = r))
+    }
     return this.#closedPromise
   }
 
@@ -209,7 +212,7 @@ export class Connection implements AsyncIterable<Buffer>, AsyncDisposable {
   /** Closes the connection and waits until it is closed. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close()
-    await this.#closedPromise
+    await this.closed
   }
 }
 

@@ -15,6 +15,13 @@ import {
 import type { AddressInfo, NativeServer, NativeStream } from './handle.js'
 import { Socket } from './socket.js'
 
+const kServer = Symbol('server')
+type SocketWithServer = Socket & { [kServer]?: Server }
+
+function forgetSocket(this: SocketWithServer): void {
+  this[kServer]?._forget(this)
+}
+
 /** Options of {@link createServer}. */
 export interface ServerOptions {
   /** When a client ends, keep our side writable (default `false`). */
@@ -94,6 +101,11 @@ export class Server extends EventEmitter {
     if (connectionListener) this.on('connection', connectionListener)
   }
 
+  /** A socket closed. @internal */
+  _forget(socket: Socket): void {
+    this.#sockets.delete(socket)
+  }
+
   /** Creates the native listener; subclasses (TLS) override. @internal */
   protected _bind(raw: RawListenOptions): NativeServer | ErrorInfo {
     return native.tcpListen(getBridge(), raw)
@@ -117,7 +129,9 @@ export class Server extends EventEmitter {
   /** Hands a ready socket to listeners and iterators. @internal */
   protected _deliver(socket: Socket, event: string): void {
     this.#sockets.add(socket)
-    socket.once('close', () => this.#sockets.delete(socket))
+    // A shared listener (not a closure per socket): idle connections stay small.
+    ;(socket as SocketWithServer)[kServer] = this
+    socket.on('close', forgetSocket)
     if (this.#options.pauseOnConnect) socket.pause()
     const w = this.#iterWaiters.shift()
     if (w) w({ value: socket, done: false })
