@@ -15,6 +15,8 @@
 
 mod body;
 mod conn;
+#[cfg(feature = "tokio")]
+pub mod driver;
 mod error;
 mod head;
 mod headers;

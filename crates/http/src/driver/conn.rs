@@ -1,0 +1,416 @@
+//! One accepted connection: a task that owns the socket and pumps the codec.
+//!
+//! # Theory of operation
+//!
+//! The task loops over four steps, and only then waits:
+//!
+//! 1. **Input**: `poll_event` on the read buffer until `Ok(None)`. Each request head
+//!    gets a [`Slot`] at the back of `slots`, in request order. A head that matches the
+//!    route table is answered from the table once its body has been read (the body is
+//!    discarded); any other goes to [`Handler::on_request`], and its body to `on_body` /
+//!    `on_body_end`. `100 Continue` is sent automatically when the request is the only
+//!    one outstanding (otherwise it would overtake an earlier response; the client then
+//!    sends its body after its own wait). A head that asks to close (`Connection: close`,
+//!    HTTP/1.0) is only parsed once every earlier request is answered, because the codec
+//!    would otherwise mark those earlier responses `close` too. A parse error queues one more slot holding the
+//!    error status with `Connection: close`; the codec reads nothing after it.
+//! 2. **Output**: commands from [`Exchange`]s arrive over one channel, tagged with their
+//!    exchange id, and are stored in that exchange's slot. Only the front slot's commands
+//!    are handed to the codec, so pipelined responses leave in request order however the
+//!    handler orders them; a slot is popped when its response ends.
+//! 3. **Flush**: `try_write` from the output buffer until it is empty or the kernel says
+//!    `WouldBlock`.
+//! 4. **Close check**: once the codec says `must_close()` (or the peer sent EOF) and no
+//!    slot is left, the output is flushed, the write side is shut down and the input is
+//!    drained for a moment, so the peer reads our last response instead of a reset.
+//!
+//! Then it waits for whichever comes first: the socket readable (only while the codec
+//! can use more input and less than [`OUT_HIGH_WATER`] bytes wait to be written), the
+//! socket writable (only with output pending), a command, or the deadline. The deadline
+//! is the headers timeout while a head is incomplete (from its first byte, or from
+//! accept for the first request, so trickling bytes does not extend it) and the
+//! keep-alive timeout while the connection is idle; none while a body is being read or a
+//! response is pending. The read buffer only holds unparsed bytes, and reads go through
+//! the thread's scratch buffer, so an idle connection keeps no buffer of its own.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use iocrate_net::read_with_scratch;
+use iocrate_net::tcp::{AcceptedSocket, Sock};
+use iocrate_net::SocketAddress;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::time::Instant;
+
+use super::exchange::{Cmd, ConnShared, Exchange};
+use super::routes::{http_date, StaticResponse};
+use super::{Inner, RequestInfo};
+use crate::head::{keep_alive, parse_request};
+use crate::{Connection, Event, Framing, Headers, Response, Server};
+
+/// Stop reading while this many response bytes wait for the socket.
+const OUT_HIGH_WATER: usize = 1 << 20;
+/// Scratch read size.
+const READ_SIZE: usize = 64 * 1024;
+/// How long a closing connection keeps draining input after shutting down its write side.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// One request's place in the response order.
+struct Slot {
+    id: u64,
+    cmds: VecDeque<Cmd>,
+    route: Option<Arc<StaticResponse>>,
+    /// The response head has been handed to the codec.
+    started: bool,
+    /// The codec's own error answer (its write errors are expected and ignored).
+    error: bool,
+}
+
+impl Slot {
+    fn new(id: u64, route: Option<Arc<StaticResponse>>) -> Self {
+        Self { id, cmds: VecDeque::new(), route, started: false, error: false }
+    }
+}
+
+enum Exit {
+    /// Flush, shut down the write side, drain input briefly.
+    Graceful,
+    /// Drop the socket now.
+    Destroy,
+}
+
+struct Driver {
+    inner: Arc<Inner>,
+    remote: Option<SocketAddress>,
+    conn: Connection<Server>,
+    buf: BytesMut,
+    out: Vec<u8>,
+    out_pos: usize,
+    slots: VecDeque<Slot>,
+    /// The request whose body is being read.
+    reading: Option<u64>,
+    head_start: Instant,
+    idle_since: Option<Instant>,
+    served: u64,
+    eof: bool,
+    failed: bool,
+    upgraded: bool,
+    tx: UnboundedSender<(u64, Cmd)>,
+    shared: Arc<ConnShared>,
+}
+
+/// Serves one accepted connection until it closes.
+pub(crate) async fn serve(acc: AcceptedSocket, inner: Arc<Inner>) {
+    let AcceptedSocket { sock, remote, guard } = acc;
+    let _ = sock.set_no_delay(inner.opts.no_delay);
+    let (tx, mut rx) = unbounded_channel();
+    let mut d = Driver {
+        conn: Connection::new(inner.opts.limits.clone()),
+        inner,
+        remote,
+        buf: BytesMut::new(),
+        out: Vec::new(),
+        out_pos: 0,
+        slots: VecDeque::new(),
+        reading: None,
+        head_start: Instant::now(),
+        idle_since: None,
+        served: 0,
+        eof: false,
+        failed: false,
+        upgraded: false,
+        tx,
+        shared: Arc::new(ConnShared::default()),
+    };
+    let exit = d.run(&sock, &mut rx).await;
+    if let Some(id) = d.reading.take() {
+        if d.slots.iter().any(|s| s.id == id && s.route.is_none()) {
+            d.inner.handler.on_aborted(id);
+        }
+    }
+    drop(rx);
+    if let Exit::Graceful = exit {
+        linger(&sock).await;
+    }
+    drop(sock);
+    drop(guard);
+}
+
+impl Driver {
+    async fn run(&mut self, sock: &Sock, rx: &mut UnboundedReceiver<(u64, Cmd)>) -> Exit {
+        loop {
+            loop {
+                let before = (self.slots.len(), self.buf.len());
+                self.pump_input();
+                self.pump_output();
+                if self.failed || (self.slots.len(), self.buf.len()) == before {
+                    break;
+                }
+            }
+            if self.failed || self.flush(sock).is_err() {
+                return Exit::Destroy;
+            }
+            let pending = self.out.len() - self.out_pos;
+            let done = (self.conn.must_close() || self.eof || self.upgraded) && self.slots.is_empty();
+            if done && pending == 0 {
+                return Exit::Graceful;
+            }
+            let want_read =
+                !done && !self.eof && pending < OUT_HIGH_WATER && (!self.conn.must_close() || self.reading.is_some());
+            let deadline = self.deadline(pending);
+            tokio::select! {
+                r = sock.readable(), if want_read => {
+                    if r.is_err() || self.read(sock).is_err() {
+                        return Exit::Destroy;
+                    }
+                }
+                r = sock.writable(), if pending > 0 => {
+                    if r.is_err() {
+                        return Exit::Destroy;
+                    }
+                }
+                Some((id, cmd)) = rx.recv() => {
+                    self.route_cmd(id, cmd);
+                    while let Ok((id, cmd)) = rx.try_recv() {
+                        self.route_cmd(id, cmd);
+                    }
+                }
+                _ = sleep_until(deadline) => return Exit::Graceful,
+            }
+        }
+    }
+
+    fn deadline(&mut self, pending: usize) -> Option<Instant> {
+        let opts = &self.inner.opts;
+        if self.reading.is_some() || !self.slots.is_empty() {
+            self.idle_since = None;
+            return None;
+        }
+        if !self.buf.is_empty() || self.served == 0 {
+            self.idle_since = None;
+            return Some(self.head_start + opts.headers_timeout);
+        }
+        if pending == 0 {
+            let since = *self.idle_since.get_or_insert_with(Instant::now);
+            return Some(since + opts.keep_alive_timeout);
+        }
+        self.idle_since = None;
+        None
+    }
+
+    fn read(&mut self, sock: &Sock) -> io::Result<()> {
+        match read_with_scratch(READ_SIZE, |b| sock.try_read_buf(b)) {
+            Ok(v) if v.is_empty() => {
+                self.eof = true;
+                self.conn.handle_eof();
+            }
+            Ok(v) => {
+                if self.buf.is_empty() && self.reading.is_none() && self.served > 0 {
+                    self.head_start = Instant::now();
+                }
+                self.buf.extend_from_slice(&v);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    fn pump_input(&mut self) {
+        loop {
+            if self.reading.is_none() && !self.slots.is_empty() && self.next_head_closes() {
+                // The codec marks every pending response `close` once it has parsed a
+                // request that closes, so such a request waits until the earlier ones
+                // are answered.
+                break;
+            }
+            let ev = match self.conn.poll_event(&mut self.buf) {
+                Ok(Some(ev)) => ev,
+                Ok(None) => break,
+                Err(e) => {
+                    self.parse_error(e.status());
+                    break;
+                }
+            };
+            match ev {
+                Event::Head(req) => {
+                    let id = self.inner.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let route = self.inner.opts.routes.get(&req.method, req.target.as_str()).cloned();
+                    let handled = route.is_none();
+                    self.slots.push_back(Slot::new(id, route));
+                    self.reading = Some(id);
+                    self.served += 1;
+                    if handled {
+                        let ex = Exchange { id, tx: self.tx.clone(), shared: self.shared.clone() };
+                        self.inner
+                            .handler
+                            .on_request(RequestInfo { id, request: req, remote: self.remote.clone() }, ex);
+                    }
+                }
+                Event::ExpectContinue => {
+                    if self.slots.len() == 1 {
+                        let _ = self.conn.write_continue(&mut self.out);
+                    }
+                }
+                Event::Data(chunk) => {
+                    if let Some(id) = self.reading {
+                        if self.slot(id).is_some_and(|s| s.route.is_none()) {
+                            self.inner.handler.on_body(id, chunk);
+                        }
+                    }
+                }
+                Event::End(trailers) => {
+                    let Some(id) = self.reading.take() else { continue };
+                    if !self.buf.is_empty() {
+                        self.head_start = Instant::now();
+                    }
+                    let Some(slot) = self.slots.iter_mut().find(|s| s.id == id) else { continue };
+                    match slot.route.clone() {
+                        Some(r) => {
+                            let mut headers = r.headers.clone();
+                            let framing = Framing::Length(r.body.len() as u64);
+                            headers.push("Date", http_date().to_vec());
+                            slot.cmds.push_back(Cmd::Respond { status: r.status, headers, framing });
+                            slot.cmds.push_back(Cmd::Body(r.body.clone()));
+                            slot.cmds.push_back(Cmd::End(Headers::new()));
+                        }
+                        None => self.inner.handler.on_body_end(id, trailers),
+                    }
+                }
+                Event::Upgrade(_) => {
+                    // Protocol switches are not supported by this driver yet: close.
+                    self.upgraded = true;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Whether the complete head at the front of the buffer asks to close the connection.
+    fn next_head_closes(&self) -> bool {
+        match parse_request(&self.buf, &self.inner.opts.limits) {
+            Ok(Some((req, _))) => !keep_alive(req.version, &req.headers),
+            _ => false,
+        }
+    }
+
+    /// Queues the error answer. A request whose body failed to parse and whose response
+    /// has not started gets the error answer in its place.
+    fn parse_error(&mut self, status: u16) {
+        if let Some(id) = self.reading.take() {
+            if let Some(pos) = self.slots.iter().position(|s| s.id == id && !s.started) {
+                let slot = self.slots.remove(pos).expect("position is in range");
+                if slot.route.is_none() {
+                    self.inner.handler.on_aborted(id);
+                }
+            }
+        }
+        let mut slot = Slot::new(u64::MAX, None);
+        slot.error = true;
+        let mut headers = Headers::new();
+        headers.push("Connection", "close").push("Date", http_date().to_vec());
+        slot.cmds.push_back(Cmd::Respond { status, headers, framing: Framing::None });
+        slot.cmds.push_back(Cmd::End(Headers::new()));
+        self.slots.push_back(slot);
+    }
+
+    fn slot(&self, id: u64) -> Option<&Slot> {
+        self.slots.iter().find(|s| s.id == id)
+    }
+
+    fn route_cmd(&mut self, id: u64, cmd: Cmd) {
+        // Unknown ids belong to exchanges already answered by an error; drop them.
+        if let Some(slot) = self.slots.iter_mut().find(|s| s.id == id && !s.error) {
+            slot.cmds.push_back(cmd);
+        }
+    }
+
+    fn pump_output(&mut self) {
+        if self.out_pos > 0 && self.out_pos == self.out.len() {
+            self.out.clear();
+            self.out_pos = 0;
+        }
+        while let Some(slot) = self.slots.front_mut() {
+            let Some(cmd) = slot.cmds.pop_front() else { break };
+            let is_error = slot.error;
+            let r = match cmd {
+                Cmd::Respond { status, mut headers, framing } => {
+                    slot.started = true;
+                    if !headers.contains("date") {
+                        headers.push("Date", http_date().to_vec());
+                    }
+                    let mut res = Response::new(status);
+                    res.headers = headers;
+                    self.conn.write_response(&res, framing, &mut self.out)
+                }
+                Cmd::Body(b) => self.conn.write_body(&b, &mut self.out),
+                Cmd::End(t) => {
+                    let r = self.conn.write_end(&t, &mut self.out);
+                    self.slots.pop_front();
+                    r
+                }
+            };
+            if r.is_err() && !is_error {
+                self.failed = true;
+                return;
+            }
+        }
+    }
+
+    fn flush(&mut self, sock: &Sock) -> io::Result<()> {
+        while self.out_pos < self.out.len() {
+            match sock.try_write(&self.out[self.out_pos..]) {
+                Ok(n) => {
+                    self.out_pos += n;
+                    self.shared.written(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        if self.out_pos == self.out.len() {
+            self.out.clear();
+            self.out_pos = 0;
+            if self.out.capacity() > READ_SIZE {
+                self.out = Vec::new();
+            }
+        }
+        if self.buf.is_empty() && self.buf.capacity() > READ_SIZE {
+            self.buf = BytesMut::new();
+        }
+        Ok(())
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Shuts down the write side and reads until EOF (or [`LINGER`]), so the peer gets our
+/// last response rather than a reset caused by unread input.
+async fn linger(sock: &Sock) {
+    let _ = sock.shutdown_write();
+    let deadline = Instant::now() + LINGER;
+    loop {
+        tokio::select! {
+            r = sock.readable() => {
+                if r.is_err() {
+                    return;
+                }
+                match read_with_scratch(READ_SIZE, |b| sock.try_read_buf(b)) {
+                    Ok(v) if v.is_empty() => return,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => return,
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => return,
+        }
+    }
+}

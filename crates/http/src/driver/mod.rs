@@ -1,0 +1,148 @@
+//! The tokio server driver: accepts connections with [`iocrate_net::tcp::TcpServer`] and
+//! pumps one [`crate::Connection<Server>`] per connection in its own task.
+//!
+//! Requests that match the [`Routes`] table are answered in Rust. Every other request
+//! goes to the [`Handler`]: [`Handler::on_request`] with the head and an [`Exchange`] to
+//! answer through, then [`Handler::on_body`] for each body chunk and
+//! [`Handler::on_body_end`] when the body is complete (always called, also for requests
+//! without a body). These callbacks run on the connection's runtime thread and must not
+//! block; the [`Exchange`] may be used from any thread.
+
+mod conn;
+mod exchange;
+mod routes;
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use iocrate_net::tcp::{AcceptedSocket, ServerEvents, TcpServer};
+use iocrate_net::{ListenOptions, NetError, SocketAddress};
+
+pub use exchange::{ConnectionClosed, Exchange};
+pub use routes::{Routes, StaticResponse};
+
+use crate::{Headers, Limits, Request};
+
+/// A request the handler is asked to answer.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    /// Unique (per server) exchange id; the same as [`Exchange::id`].
+    pub id: u64,
+    /// The parsed head.
+    pub request: Request,
+    /// The peer's address.
+    pub remote: Option<SocketAddress>,
+}
+
+/// The application side of an [`HttpServer`]. All methods run on a runtime thread and
+/// must return quickly.
+pub trait Handler: Send + Sync + 'static {
+    /// A request head arrived. Answer through `exchange` now or later, from any thread.
+    fn on_request(&self, req: RequestInfo, exchange: Exchange);
+    /// A chunk of the body of request `id`.
+    fn on_body(&self, id: u64, chunk: Bytes) {
+        let _ = (id, chunk);
+    }
+    /// The body of request `id` is complete, with its trailers (usually empty).
+    fn on_body_end(&self, id: u64, trailers: Headers) {
+        let _ = (id, trailers);
+    }
+    /// The connection carrying request `id` closed before its body was complete.
+    fn on_aborted(&self, id: u64) {
+        let _ = id;
+    }
+    /// The server stopped accepting and every connection closed.
+    fn on_close(&self) {}
+}
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct HttpServerOptions {
+    /// Parser limits.
+    pub limits: Limits,
+    /// Static responses answered without the handler.
+    pub routes: Routes,
+    /// Time allowed from the first byte of a request (or from accept) until its head is
+    /// complete; the connection is closed when it runs out (slowloris). Node's `headersTimeout`.
+    pub headers_timeout: Duration,
+    /// How long an idle keep-alive connection stays open. Node's `keepAliveTimeout`.
+    pub keep_alive_timeout: Duration,
+    /// `TCP_NODELAY` on accepted sockets.
+    pub no_delay: bool,
+}
+
+impl Default for HttpServerOptions {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            routes: Routes::new(),
+            headers_timeout: Duration::from_secs(60),
+            keep_alive_timeout: Duration::from_secs(5),
+            no_delay: true,
+        }
+    }
+}
+
+/// Shared by the accept callbacks and every connection task.
+pub(crate) struct Inner {
+    pub(crate) opts: HttpServerOptions,
+    pub(crate) handler: Arc<dyn Handler>,
+    pub(crate) next_id: AtomicU64,
+}
+
+struct Events(Arc<Inner>);
+
+impl ServerEvents for Events {
+    fn on_connection(&self, sock: AcceptedSocket) {
+        let inner = self.0.clone();
+        iocrate_runtime::spawn(conn::serve(sock, inner));
+    }
+    fn on_drop(&self, _remote: Option<SocketAddress>) {}
+    fn on_error(&self, _err: NetError) {}
+    fn on_close(&self) {
+        self.0.handler.on_close();
+    }
+}
+
+/// A listening HTTP/1.1 server.
+pub struct HttpServer {
+    tcp: Arc<TcpServer>,
+}
+
+impl std::fmt::Debug for HttpServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpServer").field("local", self.tcp.local_addr()).finish()
+    }
+}
+
+impl HttpServer {
+    /// Binds, listens and starts accepting.
+    pub fn bind(
+        listen: ListenOptions,
+        opts: HttpServerOptions,
+        handler: Arc<dyn Handler>,
+    ) -> Result<Arc<HttpServer>, NetError> {
+        let inner = Arc::new(Inner { opts, handler, next_id: AtomicU64::new(0) });
+        let tcp = TcpServer::bind(&listen, Arc::new(Events(inner)))?;
+        tcp.start();
+        Ok(Arc::new(HttpServer { tcp }))
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> &SocketAddress {
+        self.tcp.local_addr()
+    }
+
+    /// Open connections.
+    pub fn connections(&self) -> usize {
+        self.tcp.connections()
+    }
+
+    /// Stops accepting; [`Handler::on_close`] follows once every connection has closed.
+    /// Do not call it from a runtime thread.
+    pub fn close(&self) {
+        self.tcp.close();
+    }
+}
