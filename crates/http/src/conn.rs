@@ -26,8 +26,17 @@
 //! keep-alive so each response is framed correctly. Reading stops for good after a
 //! request that says `close` (HTTP/1.1 `Connection: close`, HTTP/1.0 without
 //! `keep-alive`) and after any error: the bytes that follow are never parsed, which is
-//! what keeps a smuggled second request from ever appearing. Reading pauses after an
-//! Upgrade or CONNECT request until the response says whether the protocol switches.
+//! what keeps a smuggled second request from ever appearing. Writing is not affected by
+//! a closing request until its own turn: the responses to the requests before it keep
+//! the connection alive, its response says `Connection: close`, and `must_close()`
+//! turns true once that response is written. (After a parse error, every response
+//! says `close`.) Reading pauses after an Upgrade or CONNECT request until the
+//! response says whether the protocol switches.
+//!
+//! Head parsing is incremental: while a head is incomplete, [`HeadScan`] remembers how
+//! far the buffer has been checked, so a head that arrives a byte at a time is scanned
+//! once in total. This relies on the caller only appending to the buffer between
+//! calls (and not touching the bytes `poll_event` has not consumed).
 
 use std::collections::VecDeque;
 use std::marker::PhantomData;
@@ -36,7 +45,7 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use crate::body::{framing, BodyDecoder, BodyEncoder, BodyKind, Decoded};
 use crate::error::{Error, WriteError};
-use crate::head::{keep_alive, parse_request, parse_response, Request, Response, Version};
+use crate::head::{keep_alive, parse_request_resume, parse_response_resume, HeadScan, Request, Response, Version};
 use crate::headers::{write_field, Headers};
 use crate::limits::Limits;
 
@@ -136,7 +145,15 @@ pub struct Connection<R> {
     exchanges: VecDeque<Exchange>,
     next_id: u64,
     reading_id: u64,
+    /// Whether the connection stays open after the message being written (server) or
+    /// read (client). A server clears it when it answers a closing request, not when
+    /// it parses one: see `read_close`.
     keep_alive: bool,
+    /// Server: a request that closes the connection has been parsed; nothing after it
+    /// is read.
+    read_close: bool,
+    /// Progress through the incomplete head at the front of the buffer.
+    head_scan: HeadScan,
     upgraded: bool,
     eof: bool,
     error: Option<Error>,
@@ -154,6 +171,8 @@ impl<R: Role> Connection<R> {
             next_id: 0,
             reading_id: 0,
             keep_alive: true,
+            read_close: false,
+            head_scan: HeadScan::default(),
             upgraded: false,
             eof: false,
             error: None,
@@ -167,10 +186,19 @@ impl<R: Role> Connection<R> {
     }
 
     /// Whether the connection must be closed once the current response (server) or
-    /// response being read (client) is done: after any parse error, a `close`, an
+    /// response being read (client) is done: after any parse error, a `close` (a server:
+    /// once the response to the request that said it has been started), an
     /// HTTP/1.0 peer without keep-alive, a read-until-close body, or a protocol switch.
     pub fn must_close(&self) -> bool {
         self.error.is_some() || !self.keep_alive || self.upgraded
+    }
+
+    /// Whether nothing more will be parsed from the buffer (after a closing request and
+    /// its body, a closing response, an error, or a protocol hand-off). A server can be
+    /// here before [`Connection::must_close`] turns true: responses to requests parsed
+    /// before the closing one are still due. A driver should stop reading input then.
+    pub fn is_read_closed(&self) -> bool {
+        matches!(self.reading, Reading::Closed)
     }
 
     /// The parse error that stopped this connection, if any.
@@ -260,7 +288,7 @@ impl<R: Role> Connection<R> {
         }
         self.reading = if self.upgraded {
             Reading::Upgrade
-        } else if !self.keep_alive {
+        } else if !self.keep_alive || self.read_close {
             Reading::Closed
         } else if !R::IS_CLIENT && current.is_some_and(|e| e.connect || e.upgrade) {
             // Bytes after an Upgrade/CONNECT request may already be the new protocol.
@@ -280,13 +308,13 @@ impl<R: Role> Connection<R> {
 
 impl Connection<Server> {
     /// Parses the next event from the front of `buf`. `Ok(None)`: need more bytes, or
-    /// reading has stopped (see [`Connection::must_close`]). After an error every call
+    /// reading has stopped (see [`Connection::is_read_closed`]). After an error every call
     /// returns the same error.
     pub fn poll_event(&mut self, buf: &mut BytesMut) -> Result<Option<Event<Request>>, Error> {
         if let Some(r) = self.poll_common(buf) {
             return r;
         }
-        let (req, len) = match parse_request(buf, &self.limits) {
+        let (req, len) = match parse_request_resume(buf, &self.limits, &mut self.head_scan) {
             Ok(Some(x)) => x,
             Ok(None) if self.eof && !buf.is_empty() => return self.fail(Error::UnexpectedEof),
             Ok(None) => return Ok(None),
@@ -302,9 +330,12 @@ impl Connection<Server> {
             }
         }
         buf.advance(len);
+        self.head_scan = HeadScan::default();
         let dec = BodyDecoder::from_kind(kind);
         let ka = keep_alive(req.version, &req.headers);
-        self.keep_alive &= ka;
+        // Only reading stops here; the responses to earlier requests keep the connection
+        // alive, and this request's own response closes it (see write_response).
+        self.read_close |= !ka;
         let v11 = req.version == Version::Http11;
         self.reading_id = self.push_exchange(Exchange {
             id: 0,
@@ -332,7 +363,9 @@ impl Connection<Server> {
     /// Appends the head of the response to the oldest unanswered request, adding the
     /// framing header for `framing` and `Connection: close`/`keep-alive` as needed. Then
     /// call [`Connection::write_body`] and [`Connection::write_end`] (except after 1xx
-    /// or an accepted upgrade/CONNECT). After a parse error it answers that error once the
+    /// or an accepted upgrade/CONNECT). A response says `Connection: close` when its own
+    /// request asked to close (not when a later pipelined one did), when the server
+    /// sets it, or when the connection cannot be reused. After a parse error it answers that error once the
     /// requests parsed before it are answered; since each of those responses then says
     /// `Connection: close`, in practice only the first one goes out and the client retries
     /// the rest (RFC 9112 §9.3.2).
@@ -438,7 +471,7 @@ impl Connection<Client> {
         let Some(ex) = self.exchanges.front().copied() else {
             return if buf.is_empty() { Ok(None) } else { self.fail(Error::UnexpectedResponse) };
         };
-        let (res, len) = match parse_response(buf, &self.limits) {
+        let (res, len) = match parse_response_resume(buf, &self.limits, &mut self.head_scan) {
             Ok(Some(x)) => x,
             Ok(None) if self.eof => return self.fail(Error::UnexpectedEof),
             Ok(None) => return Ok(None),
@@ -451,6 +484,7 @@ impl Connection<Client> {
         }
         if (100..200).contains(&status) && !switched {
             buf.advance(len);
+            self.head_scan = HeadScan::default();
             return Ok(Some(Event::Head(res)));
         }
         let kind = if ex.head || status == 204 || status == 304 || switched {
@@ -462,6 +496,7 @@ impl Connection<Client> {
             }
         };
         buf.advance(len);
+        self.head_scan = HeadScan::default();
         self.reading_id = ex.id;
         self.keep_alive &= ex.keep_alive && keep_alive(res.version, &res.headers) && kind != BodyKind::UntilClose;
         if switched {
@@ -542,6 +577,36 @@ mod tests {
         c.write_body(b"x", &mut out).unwrap();
         c.write_end(&Headers::new(), &mut out).unwrap();
         assert_eq!(c.write_response(&Response::new(200), Framing::None, &mut out), Err(WriteError::NoRequest));
+    }
+
+    #[test]
+    fn head_scan_resumes_where_it_stopped() {
+        let mut c = Connection::<Server>::new(Limits::default());
+        let head = [b"GET / HTTP/1.1\r\nHost: a\r\nX-Long: ".as_slice(), &[b'v'; 4000], b"\r\n\r\n"].concat();
+        let mut buf = BytesMut::new();
+        for (i, &b) in head[..head.len() - 1].iter().enumerate() {
+            buf.extend_from_slice(&[b]);
+            assert_eq!(c.poll_event(&mut buf), Ok(None));
+            // Everything but a possible trailing CR has been checked once and is not rescanned.
+            let once = parse_once_state(&head[..=i]);
+            assert_eq!((c.head_scan.len, c.head_scan.fields), (once.len, once.fields), "at byte {i}");
+            if once.fields == Default::default() {
+                assert_eq!(c.head_scan.seen, once.seen, "at byte {i}");
+            }
+        }
+        buf.extend_from_slice(&head[head.len() - 1..]);
+        assert!(matches!(c.poll_event(&mut buf), Ok(Some(Event::Head(_)))));
+        assert!(buf.is_empty());
+        assert_eq!(c.head_scan, HeadScan::default());
+    }
+
+    /// The scan state after parsing `prefix` in one go: resuming must land on the same.
+    fn parse_once_state(prefix: &[u8]) -> HeadScan {
+        let mut st = HeadScan::default();
+        assert_eq!(parse_request_resume(prefix, &Limits::default(), &mut st), Ok(None));
+        assert_eq!(st.len, prefix.len());
+        assert!(st.seen.max(st.fields.seen()) + 1 >= prefix.len(), "{st:?}");
+        st
     }
 
     #[test]

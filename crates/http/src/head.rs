@@ -3,7 +3,7 @@
 use memchr::memchr;
 
 use crate::error::{Error, WriteError};
-use crate::headers::{is_tchar, parse_fields, scan_fields, Headers};
+use crate::headers::{is_tchar, parse_fields, scan_fields_from, FieldScan, Headers};
 use crate::limits::Limits;
 
 /// HTTP version of a message. Anything else is rejected with 505.
@@ -218,15 +218,42 @@ fn parse_version(v: &[u8], bad: Error) -> Result<Version, Error> {
     }
 }
 
-/// Finds the start line beginning at `start`. `Ok(None)` means more bytes are needed.
-fn start_line(buf: &[u8], start: usize, max: usize, too_long: Error) -> Result<Option<(usize, usize)>, Error> {
-    let Some(nl) = memchr(b'\n', &buf[start..]).map(|i| start + i) else {
+/// How far an incomplete head at the front of a buffer has been checked, so the next
+/// parse of the same buffer (with bytes appended, none removed) resumes there: a head
+/// fed a byte at a time is scanned once in total instead of once per byte. Reset it to
+/// the default whenever bytes are consumed from the front.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct HeadScan {
+    /// Buffer length at the last call; a shorter buffer means a different one.
+    pub(crate) len: usize,
+    /// Where the start line begins, after skipped empty lines (requests only).
+    start: usize,
+    /// `buf[start..seen]` holds neither CR nor LF (while the start line is incomplete).
+    pub(crate) seen: usize,
+    /// The start line's end and where the fields begin, once it is complete.
+    line: Option<(usize, usize)>,
+    /// Progress through the field lines.
+    pub(crate) fields: FieldScan,
+}
+
+/// Finds the start line beginning at `start`, skipping the bytes before `*seen` that
+/// an earlier call found free of CR and LF. `Ok(None)` means more bytes are needed.
+fn start_line(
+    buf: &[u8],
+    start: usize,
+    seen: &mut usize,
+    max: usize,
+    too_long: Error,
+) -> Result<Option<(usize, usize)>, Error> {
+    let from = (*seen).max(start);
+    let Some(nl) = memchr(b'\n', &buf[from..]).map(|i| from + i) else {
         if buf.len() - start > max {
             return Err(too_long);
         }
-        if memchr(b'\r', &buf[start..]).is_some_and(|i| start + i + 1 < buf.len()) {
+        if memchr(b'\r', &buf[from..]).is_some_and(|i| from + i + 1 < buf.len()) {
             return Err(Error::BareCr);
         }
+        *seen = buf.len().saturating_sub(1).max(start);
         return Ok(None);
     };
     if nl == start || buf[nl - 1] != b'\r' {
@@ -241,20 +268,48 @@ fn start_line(buf: &[u8], start: usize, max: usize, too_long: Error) -> Result<O
 /// Parses a request head from the start of `buf`: the head and its length in bytes, or
 /// `Ok(None)` if the head is not complete yet.
 pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Option<(Request, usize)>, Error> {
-    // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line.
-    let mut start = 0;
-    while buf[start..].starts_with(b"\r\n") {
-        start += 2;
-        if start > limits.max_request_line {
-            return Err(Error::RequestLineTooLong);
+    parse_request_resume(buf, limits, &mut HeadScan::default())
+}
+
+/// [`parse_request`], resuming the scan of an incomplete head from `st`.
+pub(crate) fn parse_request_resume(
+    buf: &[u8],
+    limits: &Limits,
+    st: &mut HeadScan,
+) -> Result<Option<(Request, usize)>, Error> {
+    if buf.len() < st.len {
+        *st = HeadScan::default();
+    }
+    st.len = buf.len();
+    if st.line.is_none() {
+        // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line.
+        while buf[st.start..].starts_with(b"\r\n") {
+            st.start += 2;
+            if st.start > limits.max_request_line {
+                return Err(Error::RequestLineTooLong);
+            }
         }
     }
-    let Some((line_end, fields_start)) = start_line(buf, start, limits.max_request_line, Error::RequestLineTooLong)?
-    else {
-        return Ok(None);
+    let start = st.start;
+    let (line_end, fields_start) = match st.line {
+        Some(l) => l,
+        None => {
+            let Some(l) = start_line(buf, start, &mut st.seen, limits.max_request_line, Error::RequestLineTooLong)?
+            else {
+                return Ok(None);
+            };
+            st.line = Some(l);
+            st.fields = FieldScan::new(l.1);
+            l
+        }
     };
-    let Some((end, count)) =
-        scan_fields(buf, fields_start, start + limits.max_header_bytes, limits.max_header_count, Error::HeadTooLarge)?
+    let Some((end, count)) = scan_fields_from(
+        buf,
+        &mut st.fields,
+        start + limits.max_header_bytes,
+        limits.max_header_count,
+        Error::HeadTooLarge,
+    )?
     else {
         return Ok(None);
     };
@@ -284,11 +339,32 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Option<(Request, usi
 
 /// Parses a response head from the start of `buf`, like [`parse_request`].
 pub fn parse_response(buf: &[u8], limits: &Limits) -> Result<Option<(Response, usize)>, Error> {
-    let Some((line_end, fields_start)) = start_line(buf, 0, limits.max_header_bytes, Error::HeadTooLarge)? else {
-        return Ok(None);
+    parse_response_resume(buf, limits, &mut HeadScan::default())
+}
+
+/// [`parse_response`], resuming the scan of an incomplete head from `st`.
+pub(crate) fn parse_response_resume(
+    buf: &[u8],
+    limits: &Limits,
+    st: &mut HeadScan,
+) -> Result<Option<(Response, usize)>, Error> {
+    if buf.len() < st.len {
+        *st = HeadScan::default();
+    }
+    st.len = buf.len();
+    let (line_end, fields_start) = match st.line {
+        Some(l) => l,
+        None => {
+            let Some(l) = start_line(buf, 0, &mut st.seen, limits.max_header_bytes, Error::HeadTooLarge)? else {
+                return Ok(None);
+            };
+            st.line = Some(l);
+            st.fields = FieldScan::new(l.1);
+            l
+        }
     };
     let Some((end, count)) =
-        scan_fields(buf, fields_start, limits.max_header_bytes, limits.max_header_count, Error::HeadTooLarge)?
+        scan_fields_from(buf, &mut st.fields, limits.max_header_bytes, limits.max_header_count, Error::HeadTooLarge)?
     else {
         return Ok(None);
     };

@@ -120,11 +120,47 @@ pub(crate) fn scan_fields(
     max_fields: usize,
     too_large: Error,
 ) -> Result<Option<(usize, usize)>, Error> {
-    let mut pos = start;
-    let mut count = 0;
+    scan_fields_from(buf, &mut FieldScan::new(start), max_end, max_fields, too_large)
+}
+
+/// Where an unfinished [`scan_fields_from`] stopped, so the next call on the same
+/// (only appended to) buffer resumes there instead of rescanning from the start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct FieldScan {
+    /// Start of the first line not yet complete.
+    pos: usize,
+    /// Complete field lines before `pos`.
+    count: usize,
+    /// `buf[pos..seen]` holds neither CR nor LF.
+    seen: usize,
+}
+
+impl FieldScan {
+    pub(crate) fn new(start: usize) -> Self {
+        Self { pos: start, count: 0, seen: start }
+    }
+
+    /// How far the bytes are known to hold no CR or LF.
+    #[cfg(test)]
+    pub(crate) fn seen(&self) -> usize {
+        self.seen
+    }
+}
+
+/// [`scan_fields`], resuming from `st`: the same result as scanning `buf` from the
+/// section start, with each byte examined a bounded number of times over all calls.
+pub(crate) fn scan_fields_from(
+    buf: &[u8],
+    st: &mut FieldScan,
+    max_end: usize,
+    max_fields: usize,
+    too_large: Error,
+) -> Result<Option<(usize, usize)>, Error> {
     loop {
-        let Some(nl) = memchr(b'\n', &buf[pos..]).map(|i| pos + i) else {
-            let rest = &buf[pos..];
+        let pos = st.pos;
+        let from = st.seen.max(pos);
+        let Some(nl) = memchr(b'\n', &buf[from..]).map(|i| from + i) else {
+            let rest = &buf[from..];
             // A CR may only be the last byte seen so far: its LF has not arrived yet.
             if memchr(b'\r', rest).is_some_and(|i| i + 1 < rest.len()) {
                 return Err(Error::BareCr);
@@ -132,6 +168,8 @@ pub(crate) fn scan_fields(
             if buf.len() > max_end {
                 return Err(too_large);
             }
+            // Everything but a possible trailing CR is clean.
+            st.seen = buf.len().saturating_sub(1).max(pos);
             return Ok(None);
         };
         // RFC 9112 §2.2 lets a recipient accept a bare LF; we do not, because a hop that
@@ -144,17 +182,18 @@ pub(crate) fn scan_fields(
         }
         let line = &buf[pos..nl - 1];
         if line.is_empty() {
-            return Ok(Some((nl + 1, count)));
+            return Ok(Some((nl + 1, st.count)));
         }
         if memchr(b'\r', line).is_some() {
             return Err(Error::BareCr);
         }
-        count += 1;
-        if count > max_fields {
+        st.count += 1;
+        if st.count > max_fields {
             return Err(Error::TooManyHeaders);
         }
         check_field_line(line)?;
-        pos = nl + 1;
+        st.pos = nl + 1;
+        st.seen = nl + 1;
     }
 }
 

@@ -550,3 +550,71 @@ fn serialising_checks() {
     assert_eq!(out, b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc");
     assert!(s.must_close());
 }
+
+#[test]
+fn pipelined_close_only_closes_after_its_own_response() {
+    let cases: &[&[u8]] = &[
+        b"GET /b HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        b"GET /b HTTP/1.0\r\n\r\n",
+        b"POST /b HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi",
+    ];
+    for b in cases {
+        let input = [&b"GET /a HTTP/1.1\r\nHost: a\r\n\r\n"[..], b, SMUGGLED].concat();
+        let (events, err, mut conn) = server_once(&input, Limits::default());
+        assert_eq!(err, None);
+        // Reading stops for good after B's head: the smuggled request is never parsed.
+        assert_eq!(heads(&events), 2, "{:?}", String::from_utf8_lossy(b));
+        assert_eq!(events.iter().filter(|e| matches!(e, Event::End(_))).count(), 2);
+        let mut rest = BytesMut::from(SMUGGLED);
+        assert_eq!(conn.poll_event(&mut rest), Ok(None));
+        // A's response keeps the connection alive.
+        let a = respond(&mut conn, Response::new(200));
+        assert!(!a.contains("Connection: close"), "{a}");
+        assert!(!conn.must_close());
+        // B's response closes it.
+        let b_text = respond(&mut conn, Response::new(200));
+        assert!(b_text.contains("Connection: close"), "{b_text}");
+        assert!(conn.must_close());
+        assert_eq!(
+            conn.write_response(&Response::new(200), Framing::None, &mut Vec::new()).unwrap_err().to_string(),
+            "connection is closed"
+        );
+        assert_eq!(conn.poll_event(&mut rest), Ok(None));
+        assert_eq!(rest.len(), SMUGGLED.len());
+    }
+    // A that itself asks to close still closes, and B is never parsed.
+    let input = [&b"GET /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"[..], SMUGGLED].concat();
+    let (events, _, mut conn) = server_once(&input, Limits::default());
+    assert_eq!(heads(&events), 1);
+    assert!(respond(&mut conn, Response::new(200)).contains("Connection: close"));
+    assert!(conn.must_close());
+}
+
+#[test]
+fn maximal_head_byte_by_byte_is_linear() {
+    let limits = Limits::default();
+    let mut head = b"GET /big HTTP/1.1\r\nHost: a\r\n".to_vec();
+    // A few long lines and one very long one, so both line-by-line and in-line rescans would show.
+    for i in 0..20 {
+        head.extend_from_slice(format!("X-Field-{i}: {}\r\n", "v".repeat(200)).as_bytes());
+    }
+    let name = b"X-Long: ";
+    let pad = limits.max_header_bytes - head.len() - name.len() - 4;
+    head.extend_from_slice(name);
+    head.extend(std::iter::repeat_n(b'w', pad));
+    head.extend_from_slice(b"\r\n\r\n");
+    assert_eq!(head.len(), limits.max_header_bytes);
+    let (once, err_once, _) = server_once(&head, limits.clone());
+    assert_eq!(err_once, None);
+    assert_eq!(heads(&once), 1);
+    let t = std::time::Instant::now();
+    let (bytewise, err_bytewise) = server_bytewise(&head, limits.clone());
+    let elapsed = t.elapsed();
+    assert_eq!(merge(once), bytewise);
+    assert_eq!(err_bytewise, None);
+    assert!(elapsed < std::time::Duration::from_secs(1), "{elapsed:?}");
+    // One byte more is too large, whichever way it arrives.
+    let too_big = [&head[..head.len() - 4], b"w\r\n\r\n"].concat();
+    assert_eq!(server_once(&too_big, limits.clone()).1, Some(Error::HeadTooLarge));
+    assert_eq!(server_bytewise(&too_big, limits).1, Some(Error::HeadTooLarge));
+}

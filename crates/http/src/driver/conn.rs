@@ -48,7 +48,6 @@ use tokio::time::Instant;
 use super::exchange::{Cmd, ConnShared, Exchange};
 use super::routes::{http_date, StaticResponse};
 use super::{Inner, RequestInfo};
-use crate::head::{keep_alive, parse_request};
 use crate::{Connection, Event, Framing, Headers, Response, Server};
 
 /// Stop reading while this many response bytes wait for the socket.
@@ -158,8 +157,11 @@ impl Driver {
             if done && pending == 0 {
                 return Exit::Graceful;
             }
-            let want_read =
-                !done && !self.eof && pending < OUT_HIGH_WATER && (!self.conn.must_close() || self.reading.is_some());
+            // Once the codec parses nothing more (after a closing request, say, whose
+            // earlier pipelined requests are still being answered), stop reading too, so
+            // unparsed input cannot pile up in the buffer.
+            let read_closed = self.conn.must_close() || self.conn.is_read_closed();
+            let want_read = !done && !self.eof && pending < OUT_HIGH_WATER && (!read_closed || self.reading.is_some());
             let deadline = self.deadline(pending);
             tokio::select! {
                 r = sock.readable(), if want_read => {
@@ -221,12 +223,6 @@ impl Driver {
 
     fn pump_input(&mut self) {
         loop {
-            if self.reading.is_none() && !self.slots.is_empty() && self.next_head_closes() {
-                // The codec marks every pending response `close` once it has parsed a
-                // request that closes, so such a request waits until the earlier ones
-                // are answered.
-                break;
-            }
             let ev = match self.conn.poll_event(&mut self.buf) {
                 Ok(Some(ev)) => ev,
                 Ok(None) => break,
@@ -286,14 +282,6 @@ impl Driver {
                     break;
                 }
             }
-        }
-    }
-
-    /// Whether the complete head at the front of the buffer asks to close the connection.
-    fn next_head_closes(&self) -> bool {
-        match parse_request(&self.buf, &self.inner.opts.limits) {
-            Ok(Some((req, _))) => !keep_alive(req.version, &req.headers),
-            _ => false,
         }
     }
 
