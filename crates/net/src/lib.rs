@@ -19,6 +19,7 @@ mod scratch;
 mod settings;
 mod stream;
 pub mod tcp;
+mod transport;
 pub mod udp;
 
 pub use addr::{Family, SocketAddress};
@@ -26,4 +27,5 @@ pub use error::{errno_code, NetError};
 pub use flow::{Credit, ReadFlow};
 pub use scratch::read_with_scratch;
 pub use settings::StreamSettings;
+pub use transport::Transport;
 pub use stream::{ConnectOptions, ListenOptions, StreamEvents, StreamOps, StreamOptions, StreamStats};
