@@ -22,6 +22,46 @@ export declare class Bridge {
 }
 
 /**
+ * A listening HTTP server. Answers go through the `respond`/`write`/`end` methods,
+ * keyed by the request id of the HTTP_REQUEST event.
+ */
+export declare class HttpServerHandle {
+  /** The id events for this server carry. */
+  get id(): number
+  /** The bound address. */
+  address(): AddressInfo
+  /** Open connections. */
+  connections(): number
+  /** Sets the connection limit (negative: none). */
+  setMaxConnections(max: number): void
+  /**
+   * Stops accepting, closes idle connections, lets in-flight requests finish;
+   * SERVER_CLOSE follows once every connection has closed.
+   */
+  close(): void
+  /**
+   * Sends the response head, and with `end` the whole response. `fields` is
+   * `name\0value\0…`; a `Content-Length` there fixes the length, `Transfer-Encoding:
+   * chunked` asks for chunks; otherwise an ended response gets the body's length and
+   * an open one is chunked. Returns the bytes queued on the connection.
+   */
+  respond(req: number, status: number, fields: string, body: Buffer | string | undefined | null, end: boolean): number | ErrorInfo
+  /**
+   * Writes body bytes; returns the bytes queued on the connection (at
+   * `drainHighWater` or more an HTTP_DRAIN event follows once they drain).
+   */
+  write(req: number, chunk: Buffer | string): number | ErrorInfo
+  /** Ends the response, with an optional last chunk and trailers (`name\0value\0…`). */
+  end(req: number, chunk?: Buffer | string | undefined | null, trailers?: string | undefined | null): number | ErrorInfo
+  /** Stops (`true`) or resumes reading the request's body. */
+  pauseBody(req: number, paused: boolean): void
+  /** Closes the request's connection at once. */
+  destroy(req: number): void
+  /** Queued response bytes at which a drain notice is armed. */
+  get drainHighWater(): number
+}
+
+/**
  * A listening server (TCP, Unix or TLS). Events: CONNECTION (payload: a
  * `StreamHandle`; for TLS the handshake is still running), DROP, ERROR, SERVER_CLOSE.
  */
@@ -209,6 +249,9 @@ export interface ErrorInfo {
 /** Names and numbers of the event kinds. */
 export declare function eventKinds(): Record<string, number>
 
+/** Binds and listens; events flow at once. */
+export declare function httpListen(bridge: Bridge, options: RawHttpServerOptions): HttpServerHandle | ErrorInfo
+
 /** A peer certificate, parsed. */
 export interface PeerCertificate {
   /** Subject attributes (`CN`, `O`, …). */
@@ -251,6 +294,28 @@ export interface RawConnectOptions {
   stream?: RawStreamOptions
 }
 
+/** HTTP server settings from JS. */
+export interface RawHttpServerOptions {
+  /** Where to listen, and the connection limit. */
+  listen: RawListenOptions
+  /** Longest request line in bytes. */
+  maxRequestLine?: number
+  /** Most header fields. */
+  maxHeadersCount?: number
+  /** Largest head in bytes. */
+  maxHeaderSize?: number
+  /** Largest request body in bytes (413 past it); absent: unlimited. */
+  maxBodySize?: number
+  /** Headers timeout in ms (0: none). */
+  headersTimeoutMs?: number
+  /** Keep-alive timeout in ms. */
+  keepAliveTimeoutMs?: number
+  /** `TCP_NODELAY` (default true). */
+  noDelay?: boolean
+  /** Static responses. */
+  routes?: Array<RawRoute>
+}
+
 /** Listen options from JS. */
 export interface RawListenOptions {
   /** Address to bind; empty or absent: all interfaces. */
@@ -269,6 +334,20 @@ export interface RawListenOptions {
   maxConnections?: number
   /** Settings of accepted streams. */
   stream?: RawStreamOptions
+}
+
+/** A static response answered in Rust, without entering JS. */
+export interface RawRoute {
+  /** Method to match exactly (`GET`). */
+  method: string
+  /** Request target to match exactly (`/hello`; a query string does not match). */
+  path: string
+  /** Status code. */
+  status: number
+  /** Header fields as `name\0value\0…` (no framing headers). */
+  headers: string
+  /** The body. */
+  body: Buffer
 }
 
 /** A certificate and key for one SNI name. */

@@ -41,6 +41,11 @@ pub(crate) mod kind {
     pub(crate) const WARNING: u32 = 14;
     pub(crate) const BENCH: u32 = 15;
     pub(crate) const FORWARD_READY: u32 = 16;
+    pub(crate) const HTTP_REQUEST: u32 = 17;
+    pub(crate) const HTTP_BODY: u32 = 18;
+    pub(crate) const HTTP_BODY_END: u32 = 19;
+    pub(crate) const HTTP_ABORT: u32 = 20;
+    pub(crate) const HTTP_DRAIN: u32 = 21;
 }
 
 /// Names and numbers of the event kinds.
@@ -62,6 +67,11 @@ pub fn event_kinds() -> std::collections::HashMap<String, u32> {
         ("WARNING", WARNING),
         ("BENCH", BENCH),
         ("FORWARD_READY", FORWARD_READY),
+        ("HTTP_REQUEST", HTTP_REQUEST),
+        ("HTTP_BODY", HTTP_BODY),
+        ("HTTP_BODY_END", HTTP_BODY_END),
+        ("HTTP_ABORT", HTTP_ABORT),
+        ("HTTP_DRAIN", HTTP_DRAIN),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -80,6 +90,10 @@ pub enum Payload {
     /// Bytes, with the read credit that is returned once JS has them.
     Bytes(Vec<u8>, Credit),
     Error(ErrorInfo),
+    /// A string of latin1 bytes (one JS string, no UTF-8 decoding).
+    Latin1(Vec<u8>),
+    /// `[number, Buffer]`: a chunk belonging to a sub-id (an HTTP request, say).
+    IdBytes(f64, bytes::Bytes),
     Lazy(LazyValue),
 }
 
@@ -122,6 +136,17 @@ impl ToNapiValue for Batch {
                     drop(credit);
                 }
                 Payload::Error(e) => arr.set(i + 2, e)?,
+                Payload::Latin1(b) => arr.set(i + 2, env.create_string_latin1(&b)?)?,
+                Payload::IdBytes(n, b) => {
+                    let mut pair = env.create_array(2)?;
+                    pair.set(0, n)?;
+                    if b.len() <= COPY_MAX {
+                        pair.set(1, BufferSlice::copy_from(&env, &b)?)?;
+                    } else {
+                        pair.set(1, Buffer::from(Vec::from(b)))?;
+                    }
+                    arr.set(i + 2, pair)?;
+                }
                 Payload::Lazy(f) => {
                     let v = f(&env)?;
                     arr.set(i + 2, unsafe { Unknown::from_raw_unchecked(raw_env, v) })?;

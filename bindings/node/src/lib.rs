@@ -8,6 +8,7 @@
 
 mod bridge;
 mod error;
+mod http;
 mod net;
 mod runtime;
 mod stream;

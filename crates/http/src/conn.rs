@@ -355,6 +355,16 @@ impl Connection<Server> {
         Ok(Some(Event::Head(req)))
     }
 
+    /// Whether the request whose head was just returned has body bytes to come (`Data`
+    /// events before its `End`). False for requests without content, so a driver can
+    /// tell its application up front that the body is empty.
+    pub fn body_pending(&self) -> bool {
+        match &self.reading {
+            Reading::Body(d) | Reading::Continue(d) => !d.is_empty(),
+            _ => false,
+        }
+    }
+
     /// Appends `HTTP/1.1 100 Continue`, inviting the client to send the body.
     pub fn write_continue(&mut self, dst: &mut Vec<u8>) -> Result<(), WriteError> {
         self.write_response(&Response::new(100), Framing::None, dst)

@@ -14,6 +14,8 @@
 #![warn(unreachable_pub)]
 
 mod body;
+#[cfg(feature = "tokio")]
+pub mod client;
 mod conn;
 #[cfg(feature = "tokio")]
 pub mod driver;

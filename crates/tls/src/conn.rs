@@ -494,64 +494,7 @@ impl TlsConn {
     }
 
     fn handshake_info(&self, tls: &Connection) -> TlsInfo {
-        let peer_certs: Vec<Vec<u8>> =
-            tls.peer_certificates().map(|c| c.iter().map(|d| d.to_vec()).collect()).unwrap_or_default();
-        let protocol = match tls.protocol_version() {
-            Some(ProtocolVersion::TLSv1_3) => Some("TLSv1.3"),
-            Some(ProtocolVersion::TLSv1_2) => Some("TLSv1.2"),
-            _ => None,
-        };
-        let cipher = tls.negotiated_cipher_suite().map(|s| {
-            let name = s.suite().as_str().map(str::to_string).unwrap_or_else(|| format!("{:?}", s.suite()));
-            name.replacen("TLS13_", "TLS_", 1)
-        });
-        let (servername, authorized, authorization_error) = match (tls, &self.client) {
-            (Connection::Client(_), Some((setup, name))) => match &setup.report_verifier {
-                None => (Some(name.clone()), true, None),
-                Some(v) => {
-                    let res = match (peer_certs.first(), crate::config::server_name(name)) {
-                        (Some(ee), Ok(sn)) => {
-                            use rustls::client::danger::ServerCertVerifier;
-                            let inter: Vec<_> = peer_certs[1..]
-                                .iter()
-                                .map(|d| rustls::pki_types::CertificateDer::from(d.as_slice()))
-                                .collect();
-                            v.verify_server_cert(
-                                &ee.as_slice().into(),
-                                &inter,
-                                &sn,
-                                &[],
-                                rustls::pki_types::UnixTime::now(),
-                            )
-                            .map(|_| ())
-                            .map_err(|e| map_tls_error(&e))
-                        }
-                        (None, _) => {
-                            Err(NetError::new(codes::CERT_UNTRUSTED, "handshake", "the server sent no certificate"))
-                        }
-                        (_, Err(e)) => Err(e),
-                    };
-                    (Some(name.clone()), res.is_ok(), res.err())
-                }
-            },
-            (Connection::Server(s), _) => {
-                let presented = !peer_certs.is_empty();
-                let err = (!presented)
-                    .then(|| NetError::new(codes::CERT_UNTRUSTED, "handshake", "the client presented no certificate"));
-                (s.server_name().map(str::to_string), presented, err)
-            }
-            _ => (None, false, None),
-        };
-        TlsInfo {
-            alpn: tls.alpn_protocol().map(<[u8]>::to_vec),
-            protocol,
-            cipher,
-            peer_certs,
-            session_reused: matches!(tls.handshake_kind(), Some(HandshakeKind::Resumed)),
-            servername,
-            authorized,
-            authorization_error,
-        }
+        tls_info(tls, self.client.as_ref().map(|(setup, name)| (setup, name.as_str())))
     }
 
     /// Runs after every read: writes rustls' replies and notes a completed handshake.
@@ -708,6 +651,69 @@ impl TlsConn {
                 }
             }
         }
+    }
+}
+
+/// What the handshake of `tls` settled. `client` is the client side's setup and the name
+/// connected to (`None` on the server side).
+pub(crate) fn tls_info(tls: &Connection, client: Option<(&ClientSetup, &str)>) -> TlsInfo {
+    let peer_certs: Vec<Vec<u8>> =
+        tls.peer_certificates().map(|c| c.iter().map(|d| d.to_vec()).collect()).unwrap_or_default();
+    let protocol = match tls.protocol_version() {
+        Some(ProtocolVersion::TLSv1_3) => Some("TLSv1.3"),
+        Some(ProtocolVersion::TLSv1_2) => Some("TLSv1.2"),
+        _ => None,
+    };
+    let cipher = tls.negotiated_cipher_suite().map(|s| {
+        let name = s.suite().as_str().map(str::to_string).unwrap_or_else(|| format!("{:?}", s.suite()));
+        name.replacen("TLS13_", "TLS_", 1)
+    });
+    let (servername, authorized, authorization_error) = match (tls, client) {
+        (Connection::Client(_), Some((setup, name))) => match &setup.report_verifier {
+            None => (Some(name.to_string()), true, None),
+            Some(v) => {
+                let res = match (peer_certs.first(), crate::config::server_name(name)) {
+                    (Some(ee), Ok(sn)) => {
+                        use rustls::client::danger::ServerCertVerifier;
+                        let inter: Vec<_> = peer_certs[1..]
+                            .iter()
+                            .map(|d| rustls::pki_types::CertificateDer::from(d.as_slice()))
+                            .collect();
+                        v.verify_server_cert(
+                            &ee.as_slice().into(),
+                            &inter,
+                            &sn,
+                            &[],
+                            rustls::pki_types::UnixTime::now(),
+                        )
+                        .map(|_| ())
+                        .map_err(|e| map_tls_error(&e))
+                    }
+                    (None, _) => {
+                        Err(NetError::new(codes::CERT_UNTRUSTED, "handshake", "the server sent no certificate"))
+                    }
+                    (_, Err(e)) => Err(e),
+                };
+                (Some(name.to_string()), res.is_ok(), res.err())
+            }
+        },
+        (Connection::Server(s), _) => {
+            let presented = !peer_certs.is_empty();
+            let err = (!presented)
+                .then(|| NetError::new(codes::CERT_UNTRUSTED, "handshake", "the client presented no certificate"));
+            (s.server_name().map(str::to_string), presented, err)
+        }
+        _ => (None, false, None),
+    };
+    TlsInfo {
+        alpn: tls.alpn_protocol().map(<[u8]>::to_vec),
+        protocol,
+        cipher,
+        peer_certs,
+        session_reused: matches!(tls.handshake_kind(), Some(HandshakeKind::Resumed)),
+        servername,
+        authorized,
+        authorization_error,
     }
 }
 

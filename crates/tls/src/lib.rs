@@ -22,6 +22,7 @@ mod conn;
 mod error;
 pub mod fuzzing;
 pub mod record;
+mod transport;
 
 pub use cert::CertInfo;
 pub use config::{ClientOptions, ClientSetup, KeyPair, ServerOptions, TlsVersion};
@@ -29,3 +30,4 @@ pub use conn::{TlsConn, TlsInfo};
 pub use error::{codes, map_tls_error};
 /// The rustls version this crate is built on (for `ServerConfig`/`ClientConfig` types).
 pub use rustls;
+pub use transport::{tls_error_of, tls_io_error, TlsTransport, MAX_PENDING};

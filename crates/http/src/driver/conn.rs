@@ -40,8 +40,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use iocrate_net::read_with_scratch;
-use iocrate_net::tcp::{AcceptedSocket, Sock};
-use iocrate_net::SocketAddress;
+use iocrate_net::{SocketAddress, Transport};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::time::Instant;
 
@@ -97,15 +96,20 @@ struct Driver {
     eof: bool,
     failed: bool,
     upgraded: bool,
+    destroyed: bool,
+    /// The server is closing: answer what is in flight with `Connection: close`, then go.
+    closing: bool,
+    /// Reading is paused for the body of this exchange (request-body backpressure).
+    body_paused: Option<u64>,
     tx: UnboundedSender<(u64, Cmd)>,
     shared: Arc<ConnShared>,
 }
 
-/// Serves one accepted connection until it closes.
-pub(crate) async fn serve(acc: AcceptedSocket, inner: Arc<Inner>) {
-    let AcceptedSocket { sock, remote, guard } = acc;
-    let _ = sock.set_no_delay(inner.opts.no_delay);
+/// Serves one connection (already accepted, and for TLS already handshaken) until it
+/// closes.
+pub(crate) async fn serve<T: Transport>(sock: T, remote: Option<SocketAddress>, inner: Arc<Inner>) {
     let (tx, mut rx) = unbounded_channel();
+    let mut closing = inner.closing.subscribe();
     let mut d = Driver {
         conn: Connection::new(inner.opts.limits.clone()),
         inner,
@@ -121,13 +125,23 @@ pub(crate) async fn serve(acc: AcceptedSocket, inner: Arc<Inner>) {
         eof: false,
         failed: false,
         upgraded: false,
+        destroyed: false,
+        closing: false,
+        body_paused: None,
         tx,
         shared: Arc::new(ConnShared::default()),
     };
-    let exit = d.run(&sock, &mut rx).await;
+    let exit = d.run(&sock, &mut rx, &mut closing).await;
+    // Every exchange the application still holds is dead now: the ones awaiting their
+    // response, and one already answered whose body was still being read.
     if let Some(id) = d.reading.take() {
-        if d.slots.iter().any(|s| s.id == id && s.route.is_none()) {
+        if !d.slots.iter().any(|s| s.id == id) {
             d.inner.handler.on_aborted(id);
+        }
+    }
+    for slot in d.slots.drain(..) {
+        if slot.route.is_none() && !slot.error {
+            d.inner.handler.on_aborted(slot.id);
         }
     }
     drop(rx);
@@ -135,12 +149,18 @@ pub(crate) async fn serve(acc: AcceptedSocket, inner: Arc<Inner>) {
         linger(&sock).await;
     }
     drop(sock);
-    drop(guard);
 }
 
 impl Driver {
-    async fn run(&mut self, sock: &Sock, rx: &mut UnboundedReceiver<(u64, Cmd)>) -> Exit {
+    async fn run<T: Transport>(
+        &mut self,
+        sock: &T,
+        rx: &mut UnboundedReceiver<(u64, Cmd)>,
+        closing: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> Exit {
         loop {
+            let shutting_down = *closing.borrow_and_update();
+            self.closing = shutting_down;
             loop {
                 let before = (self.slots.len(), self.buf.len());
                 self.pump_input();
@@ -149,11 +169,13 @@ impl Driver {
                     break;
                 }
             }
-            if self.failed || self.flush(sock).is_err() {
+            if self.failed || self.destroyed || self.flush(sock).is_err() {
                 return Exit::Destroy;
             }
-            let pending = self.out.len() - self.out_pos;
-            let done = (self.conn.must_close() || self.eof || self.upgraded) && self.slots.is_empty();
+            let pending = self.out.len() - self.out_pos + usize::from(sock.has_pending_output());
+            // A closing server lets the request being read (and every parsed one) finish.
+            let stop = self.closing && self.reading.is_none() && self.buf.is_empty();
+            let done = (self.conn.must_close() || self.eof || self.upgraded || stop) && self.slots.is_empty();
             if done && pending == 0 {
                 return Exit::Graceful;
             }
@@ -161,7 +183,9 @@ impl Driver {
             // earlier pipelined requests are still being answered), stop reading too, so
             // unparsed input cannot pile up in the buffer.
             let read_closed = self.conn.must_close() || self.conn.is_read_closed();
-            let want_read = !done && !self.eof && pending < OUT_HIGH_WATER && (!read_closed || self.reading.is_some());
+            let paused = self.body_paused.is_some() && self.body_paused == self.reading;
+            let want_read =
+                !done && !self.eof && !paused && pending < OUT_HIGH_WATER && (!read_closed || self.reading.is_some());
             let deadline = self.deadline(pending);
             tokio::select! {
                 r = sock.readable(), if want_read => {
@@ -181,6 +205,11 @@ impl Driver {
                     }
                 }
                 _ = sleep_until(deadline) => return Exit::Graceful,
+                r = closing.changed(), if !shutting_down => {
+                    if r.is_err() {
+                        return Exit::Graceful;
+                    }
+                }
             }
         }
     }
@@ -203,8 +232,8 @@ impl Driver {
         None
     }
 
-    fn read(&mut self, sock: &Sock) -> io::Result<()> {
-        match read_with_scratch(READ_SIZE, |b| sock.try_read_buf(b)) {
+    fn read<T: Transport>(&mut self, sock: &T) -> io::Result<()> {
+        match read_with_scratch(READ_SIZE, |b| sock.try_read(b)) {
             Ok(v) if v.is_empty() => {
                 self.eof = true;
                 self.conn.handle_eof();
@@ -236,6 +265,7 @@ impl Driver {
                     let id = self.inner.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let route = self.inner.opts.routes.get(&req.method, req.target.as_str()).cloned();
                     let handled = route.is_none();
+                    let has_body = self.conn.body_pending();
                     self.slots.push_back(Slot::new(id, route));
                     self.reading = Some(id);
                     self.served += 1;
@@ -243,7 +273,7 @@ impl Driver {
                         let ex = Exchange { id, tx: self.tx.clone(), shared: self.shared.clone() };
                         self.inner
                             .handler
-                            .on_request(RequestInfo { id, request: req, remote: self.remote.clone() }, ex);
+                            .on_request(RequestInfo { id, request: req, remote: self.remote.clone(), has_body }, ex);
                     }
                 }
                 Event::ExpectContinue => {
@@ -310,6 +340,25 @@ impl Driver {
     }
 
     fn route_cmd(&mut self, id: u64, cmd: Cmd) {
+        match cmd {
+            Cmd::PauseBody(true) => {
+                self.body_paused = Some(id);
+                return;
+            }
+            Cmd::PauseBody(false) => {
+                if self.body_paused == Some(id) {
+                    self.body_paused = None;
+                }
+                return;
+            }
+            Cmd::Destroy => {
+                if self.slots.iter().any(|s| s.id == id) {
+                    self.destroyed = true;
+                }
+                return;
+            }
+            _ => {}
+        }
         // Unknown ids belong to exchanges already answered by an error; drop them.
         if let Some(slot) = self.slots.iter_mut().find(|s| s.id == id && !s.error) {
             slot.cmds.push_back(cmd);
@@ -330,6 +379,9 @@ impl Driver {
                     if !headers.contains("date") {
                         headers.push("Date", http_date().to_vec());
                     }
+                    if self.closing && !headers.has_token("connection", "close") {
+                        headers.push("Connection", "close");
+                    }
                     let mut res = Response::new(status);
                     res.headers = headers;
                     self.conn.write_response(&res, framing, &mut self.out)
@@ -340,6 +392,7 @@ impl Driver {
                     self.slots.pop_front();
                     r
                 }
+                Cmd::PauseBody(_) | Cmd::Destroy => Ok(()),
             };
             if r.is_err() && !is_error {
                 self.failed = true;
@@ -348,12 +401,19 @@ impl Driver {
         }
     }
 
-    fn flush(&mut self, sock: &Sock) -> io::Result<()> {
+    fn flush<T: Transport>(&mut self, sock: &T) -> io::Result<()> {
+        match sock.flush() {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
         while self.out_pos < self.out.len() {
             match sock.try_write(&self.out[self.out_pos..]) {
                 Ok(n) => {
                     self.out_pos += n;
-                    self.shared.written(n);
+                    if let Some(id) = self.shared.written(n) {
+                        self.inner.handler.on_drain(id);
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) => return Err(e),
@@ -382,7 +442,18 @@ async fn sleep_until(deadline: Option<Instant>) {
 
 /// Shuts down the write side and reads until EOF (or [`LINGER`]), so the peer gets our
 /// last response rather than a reset caused by unread input.
-async fn linger(sock: &Sock) {
+async fn linger<T: Transport>(sock: &T) {
+    while sock.has_pending_output() {
+        match sock.flush() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if sock.writable().await.is_err() {
+                    return;
+                }
+            }
+            Err(_) => return,
+            Ok(()) => break,
+        }
+    }
     let _ = sock.shutdown_write();
     let deadline = Instant::now() + LINGER;
     loop {
@@ -391,7 +462,7 @@ async fn linger(sock: &Sock) {
                 if r.is_err() {
                     return;
                 }
-                match read_with_scratch(READ_SIZE, |b| sock.try_read_buf(b)) {
+                match read_with_scratch(READ_SIZE, |b| sock.try_read(b)) {
                     Ok(v) if v.is_empty() => return,
                     Ok(_) => {}
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}

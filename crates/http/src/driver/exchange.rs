@@ -1,6 +1,6 @@
 //! The handle a [`super::Handler`] answers a request through.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -14,19 +14,44 @@ pub(crate) enum Cmd {
     Respond { status: u16, headers: Headers, framing: Framing },
     Body(Bytes),
     End(Headers),
+    /// Stop (true) or resume (false) reading the request body of this exchange.
+    PauseBody(bool),
+    /// Close the connection now, dropping anything unsent.
+    Destroy,
 }
 
+/// Response bytes queued on one connection past which [`Exchange::write_body`] arms a
+/// drain notice ([`super::Handler::on_drain`]), like a Node stream's high-water mark.
+pub const DRAIN_HIGH_WATER: usize = 64 * 1024;
+
 /// Shared between a connection task and every [`Exchange`] of it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ConnShared {
     /// Response bytes handed to the connection and not yet written to the socket (approximate:
     /// framing overhead is not counted).
     pub(crate) queued: AtomicUsize,
+    /// The exchange to notify once `queued` falls below half of [`DRAIN_HIGH_WATER`]
+    /// (`u64::MAX`: none).
+    pub(crate) want_drain: AtomicU64,
+}
+
+impl Default for ConnShared {
+    fn default() -> Self {
+        Self { queued: AtomicUsize::new(0), want_drain: AtomicU64::new(u64::MAX) }
+    }
 }
 
 impl ConnShared {
-    pub(crate) fn written(&self, n: usize) {
-        let _ = self.queued.fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| Some(q.saturating_sub(n)));
+    /// Counts `n` bytes written; returns the exchange owed a drain notice, if the queue
+    /// just fell below the low-water mark.
+    pub(crate) fn written(&self, n: usize) -> Option<u64> {
+        let before = self.queued.fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| Some(q.saturating_sub(n)));
+        let now = before.unwrap_or(0).saturating_sub(n);
+        if now < DRAIN_HIGH_WATER / 2 && self.want_drain.load(Ordering::Acquire) != u64::MAX {
+            let id = self.want_drain.swap(u64::MAX, Ordering::AcqRel);
+            return (id != u64::MAX).then_some(id);
+        }
+        None
     }
 }
 
@@ -67,12 +92,38 @@ impl Exchange {
     }
 
     /// Queues body bytes; returns the response bytes of this connection still queued
-    /// (including these), for backpressure.
+    /// (including these), for backpressure. At [`DRAIN_HIGH_WATER`] or more, a drain
+    /// notice ([`super::Handler::on_drain`]) is armed for this exchange.
     pub fn write_body(&self, chunk: impl Into<Bytes>) -> Result<usize, ConnectionClosed> {
         let chunk = chunk.into();
         let n = chunk.len();
-        self.send(Cmd::Body(chunk))?;
-        Ok(self.shared.queued.fetch_add(n, Ordering::AcqRel) + n)
+        let queued = self.shared.queued.fetch_add(n, Ordering::AcqRel) + n;
+        if queued >= DRAIN_HIGH_WATER {
+            self.shared.want_drain.store(self.id, Ordering::Release);
+        }
+        if let Err(e) = self.send(Cmd::Body(chunk)) {
+            self.shared.queued.fetch_sub(n, Ordering::AcqRel);
+            return Err(e);
+        }
+        Ok(queued)
+    }
+
+    /// Stops reading this request's body (request-body backpressure): the socket is not
+    /// read until [`Exchange::resume_body`]. No effect once the body is complete.
+    pub fn pause_body(&self) -> Result<(), ConnectionClosed> {
+        self.send(Cmd::PauseBody(true))
+    }
+
+    /// Resumes reading this request's body.
+    pub fn resume_body(&self) -> Result<(), ConnectionClosed> {
+        self.send(Cmd::PauseBody(false))
+    }
+
+    /// Closes the connection at once, dropping queued output (for a request the
+    /// application refuses to read, say, after answering 413 it may also just `end` with
+    /// `Connection: close`).
+    pub fn destroy(&self) -> Result<(), ConnectionClosed> {
+        self.send(Cmd::Destroy)
     }
 
     /// Ends the response (trailers only with [`Framing::Chunked`]).

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use iocrate_net::tcp::{AcceptedSocket, ServerEvents, TcpServer};
 use iocrate_net::{ListenOptions, NetError, SocketAddress};
 
-pub use exchange::{ConnectionClosed, Exchange};
+pub use exchange::{ConnectionClosed, Exchange, DRAIN_HIGH_WATER};
 pub use routes::{Routes, StaticResponse};
 
 use crate::{Headers, Limits, Request};
@@ -34,6 +34,9 @@ pub struct RequestInfo {
     pub request: Request,
     /// The peer's address.
     pub remote: Option<SocketAddress>,
+    /// Whether body bytes follow ([`Handler::on_body`]); false when the request has no
+    /// content, in which case [`Handler::on_body_end`] follows at once with no trailers.
+    pub has_body: bool,
 }
 
 /// The application side of an [`HttpServer`]. All methods run on a runtime thread and
@@ -49,8 +52,14 @@ pub trait Handler: Send + Sync + 'static {
     fn on_body_end(&self, id: u64, trailers: Headers) {
         let _ = (id, trailers);
     }
-    /// The connection carrying request `id` closed before its body was complete.
+    /// The connection carrying request `id` closed before its response was complete
+    /// (its body may or may not have been read). The exchange is dead.
     fn on_aborted(&self, id: u64) {
+        let _ = id;
+    }
+    /// The response bytes queued on the connection of exchange `id` fell below half of
+    /// [`DRAIN_HIGH_WATER`] after a [`Exchange::write_body`] had reached it.
+    fn on_drain(&self, id: u64) {
         let _ = id;
     }
     /// The server stopped accepting and every connection closed.
@@ -90,6 +99,9 @@ pub(crate) struct Inner {
     pub(crate) opts: HttpServerOptions,
     pub(crate) handler: Arc<dyn Handler>,
     pub(crate) next_id: AtomicU64,
+    /// Turns true when the server closes: idle connections close at once, busy ones
+    /// after their current responses.
+    pub(crate) closing: tokio::sync::watch::Sender<bool>,
 }
 
 struct Events(Arc<Inner>);
@@ -97,7 +109,12 @@ struct Events(Arc<Inner>);
 impl ServerEvents for Events {
     fn on_connection(&self, sock: AcceptedSocket) {
         let inner = self.0.clone();
-        iocrate_runtime::spawn(conn::serve(sock, inner));
+        let AcceptedSocket { sock, remote, guard } = sock;
+        let _ = sock.set_no_delay(inner.opts.no_delay);
+        iocrate_runtime::spawn(async move {
+            conn::serve(sock, remote, inner).await;
+            drop(guard);
+        });
     }
     fn on_drop(&self, _remote: Option<SocketAddress>) {}
     fn on_error(&self, _err: NetError) {}
@@ -109,6 +126,7 @@ impl ServerEvents for Events {
 /// A listening HTTP/1.1 server.
 pub struct HttpServer {
     tcp: Arc<TcpServer>,
+    inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for HttpServer {
@@ -124,10 +142,10 @@ impl HttpServer {
         opts: HttpServerOptions,
         handler: Arc<dyn Handler>,
     ) -> Result<Arc<HttpServer>, NetError> {
-        let inner = Arc::new(Inner { opts, handler, next_id: AtomicU64::new(0) });
-        let tcp = TcpServer::bind(&listen, Arc::new(Events(inner)))?;
+        let inner = Arc::new(Inner { opts, handler, next_id: AtomicU64::new(0), closing: tokio::sync::watch::Sender::new(false) });
+        let tcp = TcpServer::bind(&listen, Arc::new(Events(inner.clone())))?;
         tcp.start();
-        Ok(Arc::new(HttpServer { tcp }))
+        Ok(Arc::new(HttpServer { tcp, inner }))
     }
 
     /// The bound address.
@@ -140,9 +158,16 @@ impl HttpServer {
         self.tcp.connections()
     }
 
-    /// Stops accepting; [`Handler::on_close`] follows once every connection has closed.
-    /// Do not call it from a runtime thread.
+    /// Stops accepting and closes idle keep-alive connections; busy ones close once
+    /// their in-flight responses are done (each says `Connection: close`).
+    /// [`Handler::on_close`] follows once every connection has closed.
     pub fn close(&self) {
+        self.inner.closing.send_replace(true);
         self.tcp.close();
+    }
+
+    /// Sets the connection limit (`None`: no limit).
+    pub fn set_max_connections(&self, max: Option<usize>) {
+        self.tcp.set_max_connections(max);
     }
 }

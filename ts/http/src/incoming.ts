@@ -1,0 +1,148 @@
+import { Readable } from 'node:stream'
+import { IocrateError } from '@iocrate/core'
+import { combineHeaders, type IncomingHttpHeaders } from './headers.js'
+import type { NativeHttpServer } from './native.js'
+
+/** Where a request came from (the part of Node's `req.socket` handlers use). */
+export interface RequestSocketInfo {
+  /** The client's IP address. */
+  readonly remoteAddress: string
+  /** The client's port. */
+  readonly remotePort: number
+  /** `true` for HTTPS. */
+  readonly encrypted: boolean
+}
+
+const FLAG_BODY = 1
+const FLAG_HTTP10 = 2
+const EMPTY: readonly string[] = []
+
+/**
+ * A request, as Node's `http.IncomingMessage`: a Readable of the body with `method`,
+ * `url`, `headers`, `rawHeaders`, `httpVersion`, `trailers`, plus `text()`, `json()`
+ * and `arrayBuffer()` to read the whole body. A client that disconnects before the
+ * body is complete destroys the stream with an `ECONNRESET` error (`'aborted'`).
+ */
+export class IncomingMessage extends Readable {
+  /** The request method, as sent (`GET`, `PROPFIND`, …). */
+  readonly method: string
+  /** The request target, as sent (`/path?query`, or an absolute form). */
+  readonly url: string
+  /** `1.1` or `1.0`. */
+  readonly httpVersion: string
+  /** `1`. */
+  readonly httpVersionMajor = 1
+  /** `1` or `0`. */
+  readonly httpVersionMinor: number
+  /** The client's address. */
+  readonly socket: RequestSocketInfo
+  /** Whether the whole body has been received. */
+  complete: boolean
+  /** Trailer fields of a chunked body (lower-case names), once it is complete. */
+  trailers: IncomingHttpHeaders = {}
+  /** Trailer fields as received: `[name, value, …]`. */
+  rawTrailers: readonly string[] = EMPTY
+  /** @internal */
+  readonly _id: number
+  #parts: string[]
+  #headers: IncomingHttpHeaders | undefined
+  #raw: string[] | undefined
+  #native: NativeHttpServer
+  #paused = false
+  #aborted = false
+
+  /** @internal */
+  constructor(native: NativeHttpServer, parts: string[], encrypted: boolean) {
+    super()
+    this.#native = native
+    this.#parts = parts
+    this._id = +(parts[0] as string)
+    const flags = +(parts[1] as string)
+    this.method = parts[2] as string
+    this.url = parts[3] as string
+    const v10 = (flags & FLAG_HTTP10) !== 0
+    this.httpVersion = v10 ? '1.0' : '1.1'
+    this.httpVersionMinor = v10 ? 0 : 1
+    this.socket = { remoteAddress: parts[4] as string, remotePort: +(parts[5] as string), encrypted }
+    this.complete = (flags & FLAG_BODY) === 0
+    if (this.complete) this.push(null)
+  }
+
+  /** Alias of {@link IncomingMessage.socket}, as in Node. */
+  get connection(): RequestSocketInfo {
+    return this.socket
+  }
+
+  /** Header fields with lower-case names (built on first use). */
+  get headers(): IncomingHttpHeaders {
+    return (this.#headers ??= combineHeaders(this.#parts, 6))
+  }
+
+  /** Header fields as received: `[name, value, …]`, names in their original case. */
+  get rawHeaders(): string[] {
+    return (this.#raw ??= this.#parts.slice(6))
+  }
+
+  /** Whether the client went away before the exchange finished. */
+  get aborted(): boolean {
+    return this.#aborted
+  }
+
+  /** @internal */
+  override _read(): void {
+    if (this.#paused) {
+      this.#paused = false
+      this.#native.pauseBody(this._id, false)
+    }
+  }
+
+  /** A body chunk arrived. @internal */
+  _onData(chunk: Buffer): void {
+    if (!this.push(chunk) && !this.#paused) {
+      this.#paused = true
+      this.#native.pauseBody(this._id, true)
+    }
+  }
+
+  /** The body is complete. @internal */
+  _onEnd(trailers: string[] | undefined): void {
+    this.complete = true
+    if (trailers !== undefined) {
+      this.rawTrailers = trailers
+      this.trailers = combineHeaders(trailers)
+    }
+    this.push(null)
+  }
+
+  /** The connection closed before the exchange finished. @internal */
+  _onAbort(): void {
+    this.#aborted = true
+    if (!this.complete) {
+      this.emit('aborted')
+      this.destroy(new IocrateError('ECONNRESET', 'aborted'))
+    }
+  }
+
+  /** Reads the whole body into one Buffer. */
+  async buffer(): Promise<Buffer> {
+    const chunks: Buffer[] = []
+    for await (const c of this) chunks.push(c as Buffer)
+    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
+  }
+
+  /** Reads the whole body as UTF-8 text. */
+  async text(): Promise<string> {
+    return (await this.buffer()).toString('utf8')
+  }
+
+  /** Reads the whole body and parses it as JSON. */
+  async json<T = unknown>(): Promise<T> {
+    return JSON.parse(await this.text()) as T
+  }
+
+  /** Reads the whole body into an ArrayBuffer. */
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const b = await this.buffer()
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
+  }
+}
