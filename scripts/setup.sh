@@ -7,11 +7,13 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
-# Real peers the tests talk to (openssl s_server/s_client, curl); `npm start` adds nc, the
+# Real peers the tests talk to (openssl s_server/s_client, curl, nginx); `npm start` adds nc, the
 # benches a C compiler and taskset: pass their package names in IOCRATE_EXTRA_APT.
 need_apt=()
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+# nginx: the HTTP client is tested against it (started by the test on a free port).
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
 for pkg in ${IOCRATE_EXTRA_APT:-}; do need_apt+=("$pkg"); done
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
