@@ -21,8 +21,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use iocrate_http::driver::{
-    Exchange, Handler, HttpServer, HttpServerOptions, RequestInfo, Routes, StaticResponse, DRAIN_HIGH_WATER,
+    Exchange, Handler, HttpServer, HttpServerOptions, RequestInfo, Routes, StaticResponse, TlsAccept, DRAIN_HIGH_WATER,
 };
+use iocrate_tls::config::server_config;
 use iocrate_http::{Framing, Headers, Limits, Version};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -30,6 +31,7 @@ use napi_derive::napi;
 use crate::bridge::{kind, Bridge, Payload, Sink};
 use crate::error::ErrorInfo;
 use crate::net::{AddressInfo, RawListenOptions};
+use crate::tls::{server_options, RawTlsServerOptions};
 
 /// Request flag: body bytes follow (HTTP_BODY events, then HTTP_BODY_END).
 const FLAG_BODY: u32 = 1;
@@ -233,9 +235,27 @@ impl crate::bridge::Closeable for HttpServer {
     }
 }
 
-/// Binds and listens; events flow at once.
+/// Binds and listens; events flow at once. With `tls` the server speaks HTTPS (ALPN
+/// `http/1.1` unless `tls.alpnProtocols` says otherwise; `tls.listen` is ignored).
 #[napi]
-pub fn http_listen(bridge: &Bridge, options: RawHttpServerOptions) -> Either<HttpServerHandle, ErrorInfo> {
+pub fn http_listen(
+    bridge: &Bridge,
+    options: RawHttpServerOptions,
+    tls: Option<RawTlsServerOptions>,
+) -> Either<HttpServerHandle, ErrorInfo> {
+    let tls = match tls {
+        None => None,
+        Some(mut t) => {
+            if t.alpn_protocols.is_none() {
+                t.alpn_protocols = Some(vec!["http/1.1".to_string()]);
+            }
+            let timeout = t.handshake_timeout_ms.filter(|&v| v > 0).map(|v| Duration::from_millis(v as u64));
+            match server_options(&mut t).and_then(|o| server_config(&o)) {
+                Ok(config) => Some(TlsAccept { config, handshake_timeout: timeout }),
+                Err(e) => return Either::B(e.into()),
+            }
+        }
+    };
     let sink = Sink::new(&bridge.inner);
     let id = sink.id;
     let open: Arc<OpenMap> = Arc::default();
@@ -267,6 +287,7 @@ pub fn http_listen(bridge: &Bridge, options: RawHttpServerOptions) -> Either<Htt
         },
         keep_alive_timeout: ms(options.keep_alive_timeout_ms, d.keep_alive_timeout),
         no_delay: options.no_delay.unwrap_or(true),
+        tls,
     };
     let handler = Arc::new(JsHandler { sink, open: open.clone() });
     match HttpServer::bind(options.listen.into(), opts, handler) {

@@ -284,7 +284,7 @@ pub fn tls_connect(bridge: &Bridge, mut options: RawTlsConnectOptions) -> Either
     Either::A(StreamHandle::new(Conn::Tls(conn), id))
 }
 
-fn server_options(o: &mut RawTlsServerOptions) -> std::result::Result<ServerOptions, NetError> {
+pub(crate) fn server_options(o: &mut RawTlsServerOptions) -> std::result::Result<ServerOptions, NetError> {
     let mut sni = Vec::new();
     for e in o.sni.take().unwrap_or_default() {
         sni.push((e.name, KeyPair { cert: e.cert.to_vec(), key: e.key.to_vec() }));

@@ -19,6 +19,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use iocrate_net::tcp::{AcceptedSocket, ServerEvents, TcpServer};
 use iocrate_net::{ListenOptions, NetError, SocketAddress};
+use iocrate_tls::TlsTransport;
 
 pub use exchange::{ConnectionClosed, Exchange, DRAIN_HIGH_WATER};
 pub use routes::{Routes, StaticResponse};
@@ -80,6 +81,17 @@ pub struct HttpServerOptions {
     pub keep_alive_timeout: Duration,
     /// `TCP_NODELAY` on accepted sockets.
     pub no_delay: bool,
+    /// Serve HTTPS: every accepted connection completes a TLS handshake first.
+    pub tls: Option<TlsAccept>,
+}
+
+/// TLS settings of an HTTPS server.
+#[derive(Debug, Clone)]
+pub struct TlsAccept {
+    /// The rustls configuration (certificates, SNI, ALPN `http/1.1`).
+    pub config: Arc<iocrate_tls::rustls::ServerConfig>,
+    /// Handshakes that take longer are dropped.
+    pub handshake_timeout: Option<Duration>,
 }
 
 impl Default for HttpServerOptions {
@@ -90,6 +102,7 @@ impl Default for HttpServerOptions {
             headers_timeout: Duration::from_secs(60),
             keep_alive_timeout: Duration::from_secs(5),
             no_delay: true,
+            tls: None,
         }
     }
 }
@@ -112,7 +125,15 @@ impl ServerEvents for Events {
         let AcceptedSocket { sock, remote, guard } = sock;
         let _ = sock.set_no_delay(inner.opts.no_delay);
         iocrate_runtime::spawn(async move {
-            conn::serve(sock, remote, inner).await;
+            match inner.opts.tls.clone() {
+                None => conn::serve(sock, remote, inner).await,
+                Some(tls) => {
+                    // A failed handshake just closes (as Node's `tlsClientError` without a listener).
+                    if let Ok(t) = TlsTransport::accept(sock, tls.config, tls.handshake_timeout).await {
+                        conn::serve(t, remote, inner).await;
+                    }
+                }
+            }
             drop(guard);
         });
     }
