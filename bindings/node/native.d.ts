@@ -249,8 +249,11 @@ export interface ErrorInfo {
 /** Names and numbers of the event kinds. */
 export declare function eventKinds(): Record<string, number>
 
-/** Binds and listens; events flow at once. */
-export declare function httpListen(bridge: Bridge, options: RawHttpServerOptions): HttpServerHandle | ErrorInfo
+/**
+ * Binds and listens; events flow at once. With `tls` the server speaks HTTPS (ALPN
+ * `http/1.1` unless `tls.alpnProtocols` says otherwise; `tls.listen` is ignored).
+ */
+export declare function httpListen(bridge: Bridge, options: RawHttpServerOptions, tls?: RawTlsServerOptions | undefined | null): HttpServerHandle | ErrorInfo
 
 /** A peer certificate, parsed. */
 export interface PeerCertificate {

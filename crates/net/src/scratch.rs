@@ -17,7 +17,13 @@ thread_local! {
 /// read. An empty result means end of stream.
 pub fn read_with_scratch(size: usize, read: impl FnOnce(&mut Vec<u8>) -> io::Result<usize>) -> io::Result<Vec<u8>> {
     SCRATCH.with(|cell| {
-        let mut buf = cell.borrow_mut();
+        // A nested call (a transport reading through the scratch buffer inside a driver
+        // that does too) gets a buffer of its own instead of a panic.
+        let Ok(mut buf) = cell.try_borrow_mut() else {
+            let mut own = Vec::with_capacity(size);
+            read(&mut own)?;
+            return Ok(own);
+        };
         buf.clear();
         if buf.capacity() < size {
             buf.reserve(size);

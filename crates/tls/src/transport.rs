@@ -348,6 +348,14 @@ impl TlsTransport {
 }
 
 impl Transport for TlsTransport {
+    // The ciphertext is read through the scratch buffer already; the plaintext goes to a
+    // buffer of its own, sized to what was decrypted.
+    fn read_chunk(&self, _size: usize) -> io::Result<Vec<u8>> {
+        let mut plain = Vec::new();
+        self.try_read(&mut plain)?;
+        Ok(plain)
+    }
+
     async fn readable(&self) -> io::Result<()> {
         // Plaintext, an end or an error already owed: no need to wait for the socket.
         if self.read_report_owed() {

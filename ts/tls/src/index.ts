@@ -289,6 +289,21 @@ export function connect(options: ConnectionOptions, secureConnectListener?: () =
 type RawTlsListen = Parameters<typeof native.tlsListen>[1]
 type RawNetListen = RawTlsListen['listen']
 
+/** The TLS settings of a server. */
+export type TlsServerSettings = CommonTlsOptions & Pick<TlsServerOptions, 'sni' | 'requestCert' | 'rejectUnauthorized'>
+
+/** Converts server TLS settings for the addon (also used by `@iocrate/https`). @internal */
+export function rawTlsServerOptions(options: TlsServerSettings): Omit<RawTlsListen, 'listen'> {
+  const raw: Omit<RawTlsListen, 'listen'> = { ...rawCommon(options) }
+  if (options.sni) {
+    raw.sni = Object.entries(options.sni).map(([name, p]) => ({ name, cert: buf(p.cert), key: buf(p.key) }))
+  }
+  if (options.requestCert !== undefined) raw.requestCert = options.requestCert
+  if (options.rejectUnauthorized !== undefined) raw.rejectUnauthorized = options.rejectUnauthorized
+  if (!raw.cert && !raw.sni) throw new IocrateError('ERR_IOCRATE_TLS_BAD_CONFIG', 'a TLS server needs cert and key (or sni)')
+  return raw
+}
+
 /**
  * A TLS server: an `@iocrate/net` {@link Server} whose sockets are {@link TLSSocket}s.
  * `'secureConnection'` fires once a client's handshake is done; a failed handshake is
@@ -301,14 +316,7 @@ export class TLSServer extends Server {
 
   constructor(options: TlsServerOptions, secureConnectionListener?: (socket: TLSSocket) => void) {
     super(options)
-    const raw: Omit<RawTlsListen, 'listen'> = { ...rawCommon(options) }
-    if (options.sni) {
-      raw.sni = Object.entries(options.sni).map(([name, p]) => ({ name, cert: buf(p.cert), key: buf(p.key) }))
-    }
-    if (options.requestCert !== undefined) raw.requestCert = options.requestCert
-    if (options.rejectUnauthorized !== undefined) raw.rejectUnauthorized = options.rejectUnauthorized
-    if (!raw.cert && !raw.sni) throw new IocrateError('ERR_IOCRATE_TLS_BAD_CONFIG', 'a TLS server needs cert and key (or sni)')
-    this.#raw = raw
+    this.#raw = rawTlsServerOptions(options)
     this.#sockOpts = {}
     if (options.allowHalfOpen !== undefined) this.#sockOpts.allowHalfOpen = options.allowHalfOpen
     if (options.highWaterMark !== undefined) this.#sockOpts.highWaterMark = options.highWaterMark

@@ -39,7 +39,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use iocrate_net::read_with_scratch;
 use iocrate_net::{SocketAddress, Transport};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::time::Instant;
@@ -233,7 +232,7 @@ impl Driver {
     }
 
     fn read<T: Transport>(&mut self, sock: &T) -> io::Result<()> {
-        match read_with_scratch(READ_SIZE, |b| sock.try_read(b)) {
+        match sock.read_chunk(READ_SIZE) {
             Ok(v) if v.is_empty() => {
                 self.eof = true;
                 self.conn.handle_eof();
@@ -462,7 +461,7 @@ async fn linger<T: Transport>(sock: &T) {
                 if r.is_err() {
                     return;
                 }
-                match read_with_scratch(READ_SIZE, |b| sock.try_read(b)) {
+                match sock.read_chunk(READ_SIZE) {
                     Ok(v) if v.is_empty() => return,
                     Ok(_) => {}
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
