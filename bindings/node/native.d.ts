@@ -21,6 +21,29 @@ export declare class Bridge {
   benchEmit(count: number): number
 }
 
+/** A connection pool (an `Agent`): requests to any origin, pooled per origin. */
+export declare class HttpClientHandle {
+  /** The id events for this pool carry. */
+  get id(): number
+  /** Starts a request; returns its id (events carry it). */
+  request(r: RawClientRequest): number | ErrorInfo
+  /**
+   * Writes body bytes of a streamed request; returns the bytes queued (wait for
+   * HTTP_DRAIN past 64 KiB).
+   */
+  write(req: number, chunk: Buffer): number | ErrorInfo
+  /** Ends a streamed request body, with optional trailers (`name\0value\0…`). */
+  end(req: number, trailers?: string | undefined | null): ErrorInfo | null
+  /** Aborts a request (its connection is closed unless the request had not started). */
+  abort(req: number): void
+  /** Stops (`true`) or resumes reading a response body. */
+  pause(req: number, paused: boolean): void
+  /** Closes idle connections; requests in flight finish. */
+  close(): void
+  /** Aborts everything. */
+  destroy(): void
+}
+
 /**
  * A listening HTTP server. Answers go through the `respond`/`write`/`end` methods,
  * keyed by the request id of the HTTP_REQUEST event.
@@ -249,6 +272,9 @@ export interface ErrorInfo {
 /** Names and numbers of the event kinds. */
 export declare function eventKinds(): Record<string, number>
 
+/** Creates a pool. */
+export declare function httpClient(bridge: Bridge, options?: RawHttpClientOptions | undefined | null): HttpClientHandle | ErrorInfo
+
 /**
  * Binds and listens; events flow at once. With `tls` the server speaks HTTPS (ALPN
  * `http/1.1` unless `tls.alpnProtocols` says otherwise; `tls.listen` is ignored).
@@ -279,6 +305,30 @@ export interface PeerCertificate {
   raw: Buffer
 }
 
+/** One request from JS. */
+export interface RawClientRequest {
+  /** `https` origin. */
+  https: boolean
+  /** Host name or IP. */
+  host: string
+  /** Port. */
+  port: number
+  /** Method. */
+  method: string
+  /** Path and query. */
+  target: string
+  /** Header fields `name\0value\0…` (no framing headers). */
+  headers: string
+  /** The whole body, when known. */
+  body?: Buffer
+  /** The body follows through `write`/`end`. */
+  streaming: boolean
+  /** Declared length of a streamed body (absent: chunked). */
+  length?: number
+  /** Decode `Content-Encoding: gzip/deflate/br` responses. */
+  decompress: boolean
+}
+
 /** Connect options from JS. */
 export interface RawConnectOptions {
   /** Host name or IP. */
@@ -295,6 +345,38 @@ export interface RawConnectOptions {
   connectTimeoutMs?: number
   /** Stream settings. */
   stream?: RawStreamOptions
+}
+
+/** Agent (pool) settings from JS. */
+export interface RawHttpClientOptions {
+  /** Most connections per origin (default 64). */
+  maxSockets?: number
+  /** Most idle connections kept per origin. */
+  maxFreeSockets?: number
+  /** Idle pooled connections close after this many ms (default 4000). */
+  idleTimeoutMs?: number
+  /** Requests in flight per connection (1: no pipelining). */
+  pipelining?: number
+  /** Connect timeout in ms (default 10000). */
+  connectTimeoutMs?: number
+  /** Time to the response head in ms (default 300000). */
+  headersTimeoutMs?: number
+  /** Largest response head in bytes. */
+  maxHeaderSize?: number
+  /** HTTP proxy to tunnel through (`CONNECT`): host. */
+  proxyHost?: string
+  /** HTTP proxy port. */
+  proxyPort?: number
+  /** Trusted CAs (PEM) for https; absent: the system roots. */
+  ca?: Array<Buffer>
+  /** Client certificate (PEM). */
+  cert?: Buffer
+  /** Client key (PEM). */
+  key?: Buffer
+  /** Name to verify and send as SNI instead of the host. */
+  servername?: string
+  /** Accept any server certificate (only with an explicit opt-out in JS). */
+  dangerouslyDisableCertificateVerification?: boolean
 }
 
 /** HTTP server settings from JS. */

@@ -46,6 +46,8 @@ pub(crate) mod kind {
     pub(crate) const HTTP_BODY_END: u32 = 19;
     pub(crate) const HTTP_ABORT: u32 = 20;
     pub(crate) const HTTP_DRAIN: u32 = 21;
+    pub(crate) const HTTP_RESPONSE: u32 = 22;
+    pub(crate) const HTTP_CLIENT_ERROR: u32 = 23;
 }
 
 /// Names and numbers of the event kinds.
@@ -72,6 +74,8 @@ pub fn event_kinds() -> std::collections::HashMap<String, u32> {
         ("HTTP_BODY_END", HTTP_BODY_END),
         ("HTTP_ABORT", HTTP_ABORT),
         ("HTTP_DRAIN", HTTP_DRAIN),
+        ("HTTP_RESPONSE", HTTP_RESPONSE),
+        ("HTTP_CLIENT_ERROR", HTTP_CLIENT_ERROR),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -9,6 +9,7 @@
 mod bridge;
 mod error;
 mod http;
+mod http_client;
 mod net;
 mod runtime;
 mod stream;

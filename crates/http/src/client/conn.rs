@@ -42,7 +42,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use iocrate_net::{read_with_scratch, NetError, Transport};
+use iocrate_net::{NetError, Transport};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
@@ -236,7 +236,7 @@ async fn connect_tunnel<T: Transport>(t: &T, origin: &Origin, opts: &ClientOptio
     let mut buf = Vec::new();
     loop {
         t.readable().await.map_err(|e| net("read", &e))?;
-        match read_with_scratch(READ_SIZE, |b| t.try_read(b)) {
+        match t.read_chunk(READ_SIZE) {
             Ok(v) if v.is_empty() => return Err(ClientError::hang_up()),
             Ok(v) => buf.extend_from_slice(&v),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
@@ -351,21 +351,24 @@ impl Driver {
                 return;
             }
             let f = self.flights.remove(i).expect("index in range");
-            self.pool.finished(&self.origin, self.id, true);
+            self.release();
             f.req.fail(ClientError::Aborted);
+        }
+    }
+
+    /// Tells the pool an unwritten request left; if that removed this (now idle)
+    /// connection from the pool, it closes.
+    fn release(&mut self) {
+        if self.pool.finished(&self.origin, self.id, true) && self.flights.is_empty() {
+            self.exit.get_or_insert(Exit::Graceful);
         }
     }
 
     /// Whether a written flight may be retried on a fresh connection.
     fn retryable(&self, f: &Flight, is_front: bool) -> bool {
         let st = f.req.lock();
-        f.reused
-            && f.replayable
-            && !f.got_head
-            && !(is_front && self.resp_bytes)
-            && !st.retried
-            && !st.aborted
-            && f.req.spec.idempotent()
+        let response_started = f.got_head || (is_front && self.resp_bytes);
+        f.reused && f.replayable && !response_started && !st.retried && !st.aborted && f.req.spec.idempotent()
     }
 
     /// Ends the connection: flight `culprit` gets its error (if written), unwritten
@@ -402,7 +405,7 @@ impl Driver {
     }
 
     fn read<T: Transport>(&mut self, t: &T) -> io::Result<()> {
-        match read_with_scratch(READ_SIZE, |b| t.try_read(b)) {
+        match t.read_chunk(READ_SIZE) {
             Ok(v) if v.is_empty() => {
                 self.eof = true;
                 self.conn.handle_eof();
@@ -517,7 +520,7 @@ impl Driver {
                     Ok(()) => {}
                     Err(e) => {
                         let f = self.flights.remove(i).expect("index in range");
-                        self.pool.finished(&self.origin, self.id, true);
+                        self.release();
                         f.req.fail(e);
                         continue;
                     }
@@ -569,8 +572,8 @@ impl Driver {
     fn write_head(&mut self, i: usize) -> Result<(), ClientError> {
         let f = &mut self.flights[i];
         let spec = &f.req.spec;
-        let target =
-            RequestTarget::parse(&spec.method, &spec.target).map_err(|_| invalid(crate::WriteError::InvalidStartLine))?;
+        let target = RequestTarget::parse(&spec.method, &spec.target)
+            .map_err(|_| invalid(crate::WriteError::InvalidStartLine))?;
         let mut headers = spec.headers.clone();
         if !headers.contains("host") {
             headers.push("Host", spec.origin.host_header());

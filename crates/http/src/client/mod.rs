@@ -41,6 +41,9 @@
 
 mod conn;
 mod pool;
+mod tls;
+
+pub use tls::{HttpsConnector, MaybeTls};
 
 use std::fmt;
 use std::future::Future;
@@ -597,5 +600,37 @@ impl Client {
     /// every connection now.
     pub fn destroy(&self) {
         self.pool.destroy();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_authority_and_host_header() {
+        assert_eq!(Origin::http("a.example", 80).host_header(), "a.example");
+        assert_eq!(Origin::http("a.example", 8080).host_header(), "a.example:8080");
+        assert_eq!(Origin::https("::1", 443).host_header(), "[::1]");
+        assert_eq!(Origin::https("::1", 8443).authority(), "[::1]:8443");
+    }
+
+    #[test]
+    fn error_codes() {
+        assert_eq!(ClientError::hang_up().code(), "ECONNRESET");
+        assert_eq!(ClientError::Parse(crate::Error::UnexpectedEof).code(), "ERR_IOCRATE_HTTP_PARSE");
+        assert_eq!(ClientError::HeadersTimeout.code(), "ERR_IOCRATE_HTTP_HEADERS_TIMEOUT");
+        assert_eq!(ClientError::Aborted.code(), "ABORT_ERR");
+        assert_eq!(ClientError::UpgradeUnsupported.code(), "ERR_IOCRATE_HTTP_UPGRADE_UNSUPPORTED");
+    }
+
+    #[test]
+    fn idempotent_methods() {
+        let o = Origin::http("h", 1);
+        for m in ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"] {
+            assert!(RequestSpec::new(m, o.clone(), "/").idempotent(), "{m}");
+        }
+        assert!(!RequestSpec::new("POST", o.clone(), "/").idempotent());
+        assert!(!RequestSpec::new("PATCH", o, "/").idempotent());
     }
 }

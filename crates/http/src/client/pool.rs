@@ -106,7 +106,13 @@ impl Pool {
                 req.fail(ClientError::Aborted);
                 continue;
             }
-            let idle = if fresh_only { None } else { op.conns.iter().position(|c| c.accepting && c.in_flight == 0) };
+            let idle = op.conns.iter().position(|c| c.accepting && c.in_flight == 0);
+            if let (true, Some(i)) = (fresh_only && op.conns.len() >= max_sockets, idle) {
+                // A retry needs a fresh connection: make room by closing an idle one.
+                let _ = op.conns.remove(i).tx.send(ConnMsg::Close);
+                continue;
+            }
+            let idle = if fresh_only { None } else { idle };
             let target = if let Some(i) = idle {
                 i
             } else if op.conns.len() < max_sockets {
