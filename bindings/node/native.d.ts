@@ -329,6 +329,18 @@ export interface RawClientRequest {
   decompress: boolean
 }
 
+/** Response compression settings from JS. */
+export interface RawCompression {
+  /** Codings offered, preferred first: `br`, `gzip`, `deflate` (default `br`, `gzip`). */
+  codings?: Array<string>
+  /** Smallest known body length worth compressing (default 1024). */
+  threshold?: number
+  /** gzip/deflate level 0–9. */
+  level?: number
+  /** Brotli quality 0–11. */
+  brotliQuality?: number
+}
+
 /** Connect options from JS. */
 export interface RawConnectOptions {
   /** Host name or IP. */
@@ -399,6 +411,8 @@ export interface RawHttpServerOptions {
   noDelay?: boolean
   /** Static responses. */
   routes?: Array<RawRoute>
+  /** Compress responses (done in Rust). */
+  compression?: RawCompression
 }
 
 /** Listen options from JS. */

@@ -24,6 +24,8 @@ use iocrate_http::driver::{
     Exchange, Handler, HttpServer, HttpServerOptions, RequestInfo, Routes, StaticResponse, TlsAccept, DRAIN_HIGH_WATER,
 };
 use iocrate_tls::config::server_config;
+use iocrate_http::compress::Coding;
+use iocrate_http::driver::Compression;
 use iocrate_http::{Framing, Headers, Limits, Version};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -158,6 +160,44 @@ pub struct RawHttpServerOptions {
     pub no_delay: Option<bool>,
     /// Static responses.
     pub routes: Option<Vec<RawRoute>>,
+    /// Compress responses (done in Rust).
+    pub compression: Option<RawCompression>,
+}
+
+/// Response compression settings from JS.
+#[napi(object)]
+pub struct RawCompression {
+    /// Codings offered, preferred first: `br`, `gzip`, `deflate` (default `br`, `gzip`).
+    pub codings: Option<Vec<String>>,
+    /// Smallest known body length worth compressing (default 1024).
+    pub threshold: Option<f64>,
+    /// gzip/deflate level 0–9.
+    pub level: Option<u32>,
+    /// Brotli quality 0–11.
+    pub brotli_quality: Option<u32>,
+}
+
+fn compression(r: RawCompression) -> std::result::Result<Compression, ErrorInfo> {
+    let d = Compression::default();
+    let codings = match r.codings {
+        None => d.codings,
+        Some(list) => list
+            .iter()
+            .map(|c| match Coding::parse(c.as_bytes()) {
+                Some(Coding::Identity) | None => Err(ErrorInfo::new(
+                    "ERR_INVALID_ARG_VALUE",
+                    format!("compression.codings: unsupported coding \"{c}\" (use br, gzip or deflate)"),
+                )),
+                Some(c) => Ok(c),
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?,
+    };
+    Ok(Compression {
+        codings,
+        threshold: r.threshold.map_or(d.threshold, |t| t.max(0.0) as u64),
+        level: r.level,
+        brotli_quality: r.brotli_quality,
+    })
 }
 
 /// Converts a JS string holding only latin1 characters to its bytes (Node's header
@@ -288,6 +328,10 @@ pub fn http_listen(
         keep_alive_timeout: ms(options.keep_alive_timeout_ms, d.keep_alive_timeout),
         no_delay: options.no_delay.unwrap_or(true),
         tls,
+        compression: match options.compression.map(compression).transpose() {
+            Ok(c) => c,
+            Err(e) => return Either::B(e),
+        },
     };
     let handler = Arc::new(JsHandler { sink, open: open.clone() });
     match HttpServer::bind(options.listen.into(), opts, handler) {

@@ -16,6 +16,7 @@
 mod body;
 #[cfg(feature = "tokio")]
 pub mod client;
+pub mod compress;
 mod conn;
 #[cfg(feature = "tokio")]
 pub mod driver;

@@ -42,8 +42,9 @@ export function combineHeaders(raw: readonly string[], start = 0): IncomingHttpH
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-// Field values: no CR, LF or NUL (and nothing above U+00FF, checked natively).
-const BAD_VALUE = /[\r\n\0]/
+// Field values, as Node checks them: tab, visible ASCII and obs-text (U+0080–U+00FF) only,
+// so no CR, LF, NUL, other controls or characters that do not fit in one latin1 byte.
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/
 
 /** Throws Node's error for an invalid header name. @internal */
 export function checkName(name: string): void {

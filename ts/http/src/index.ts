@@ -5,7 +5,7 @@
  * @module @iocrate/http
  */
 export { Server, createServer, serve } from './server.js'
-export type { RequestListener, ServerOptions, ServeOptions, StaticRoute } from './server.js'
+export type { CompressionOptions, RequestListener, ServerOptions, ServeOptions, StaticRoute } from './server.js'
 export { IncomingMessage } from './incoming.js'
 export type { RequestSocketInfo } from './incoming.js'
 export { ServerResponse, reasonPhrase } from './response.js'

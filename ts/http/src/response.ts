@@ -1,7 +1,7 @@
 import { Stream } from 'node:stream'
 import { IocrateError, errorFromInfo, isErrorInfo, type ErrorInfo } from '@iocrate/core'
 import { STATUS_CODES } from 'node:http'
-import { checkName, pushField, type OutgoingHeaderValue, type OutgoingHeaders } from './headers.js'
+import { checkName, checkValue, pushField, type OutgoingHeaderValue, type OutgoingHeaders } from './headers.js'
 import type { IncomingMessage } from './incoming.js'
 import type { NativeHttpServer } from './native.js'
 
@@ -21,6 +21,12 @@ function toBody(chunk: Chunk | undefined | null, encoding?: BufferEncoding): Buf
 }
 
 type Callback = (err?: Error | null) => void
+
+// Like Node, reject a bad value when it is set, not later when the head is sent.
+function checkValues(name: string, value: OutgoingHeaderValue): void {
+  if (Array.isArray(value)) for (const v of value as readonly unknown[]) checkValue(name, String(v))
+  else checkValue(name, String(value))
+}
 
 /**
  * The response to one request, as Node's `http.ServerResponse`: `statusCode`,
@@ -92,6 +98,7 @@ export class ServerResponse extends Stream {
   setHeader(name: string, value: OutgoingHeaderValue): this {
     this.#checkOpen()
     checkName(name)
+    checkValues(name, value)
     this.#headers.set(name.toLowerCase(), [name, value])
     return this
   }
@@ -100,6 +107,7 @@ export class ServerResponse extends Stream {
   appendHeader(name: string, value: OutgoingHeaderValue): this {
     this.#checkOpen()
     checkName(name)
+    checkValues(name, value)
     const key = name.toLowerCase()
     const prev = this.#headers.get(key)
     if (prev === undefined) this.#headers.set(key, [name, value])

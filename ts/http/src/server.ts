@@ -43,6 +43,18 @@ export interface StaticRoute {
   file?: string
 }
 
+/** Settings of response compression. */
+export interface CompressionOptions {
+  /** Codings offered, preferred first (default `['br', 'gzip']`). */
+  codings?: ('br' | 'gzip' | 'deflate')[]
+  /** Smallest known body length worth compressing, in bytes (default 1024). */
+  threshold?: number
+  /** gzip/deflate level, 0–9 (default 6). */
+  level?: number
+  /** Brotli quality, 0–11 (default 4). */
+  brotliQuality?: number
+}
+
 /** Options of {@link createServer}. */
 export interface ServerOptions {
   /** Largest request head in bytes (default 16 KiB); over it: 431. */
@@ -65,6 +77,12 @@ export interface ServerOptions {
   highWaterMark?: number
   /** Static responses answered in Rust. */
   routes?: StaticRoute[]
+  /**
+   * Compress responses in Rust for clients that accept it (`true` for the defaults):
+   * compressible content types only, bodies of at least `threshold` bytes (default 1024)
+   * or of unknown length; adds `Content-Encoding` and `Vary: Accept-Encoding`.
+   */
+  compression?: boolean | CompressionOptions
   /** Refuse connections beyond this many at once. */
   maxConnections?: number
   /** A fetch-style handler `(request) => Response` instead of `(req, res)`. */
@@ -195,6 +213,15 @@ export class Server extends EventEmitter {
       if (o.keepAliveTimeout !== undefined) raw.keepAliveTimeoutMs = nonNegative('keepAliveTimeout', o.keepAliveTimeout)
       if (o.noDelay !== undefined) raw.noDelay = o.noDelay
       if (o.routes) raw.routes = o.routes.map(rawRoute)
+      if (o.compression) {
+        const c = o.compression === true ? {} : o.compression
+        const rc: NonNullable<RawHttpServerOptions['compression']> = {}
+        if (c.codings) rc.codings = [...c.codings]
+        if (c.threshold !== undefined) rc.threshold = c.threshold
+        if (c.level !== undefined) rc.level = c.level
+        if (c.brotliQuality !== undefined) rc.brotliQuality = c.brotliQuality
+        raw.compression = rc
+      }
     } catch (err) {
       process.nextTick(() => this.emit('error', err))
       return this

@@ -45,7 +45,8 @@ use tokio::time::Instant;
 
 use super::exchange::{Cmd, ConnShared, Exchange};
 use super::routes::{http_date, StaticResponse};
-use super::{Inner, RequestInfo};
+use super::{Compression, Inner, RequestInfo};
+use crate::compress::{compress, compressible, negotiate, Coding, Encoder};
 use crate::{Connection, Event, Framing, Headers, Response, Server};
 
 /// Stop reading while this many response bytes wait for the socket.
@@ -64,11 +65,15 @@ struct Slot {
     started: bool,
     /// The codec's own error answer (its write errors are expected and ignored).
     error: bool,
+    /// The coding the client accepts, when compression is on.
+    accept: Coding,
+    /// Compressing this (streamed) response.
+    encoder: Option<Encoder>,
 }
 
 impl Slot {
     fn new(id: u64, route: Option<Arc<StaticResponse>>) -> Self {
-        Self { id, cmds: VecDeque::new(), route, started: false, error: false }
+        Self { id, cmds: VecDeque::new(), route, started: false, error: false, accept: Coding::Identity, encoder: None }
     }
 }
 
@@ -265,7 +270,13 @@ impl Driver {
                     let route = self.inner.opts.routes.get(&req.method, req.target.as_str()).cloned();
                     let handled = route.is_none();
                     let has_body = self.conn.body_pending();
-                    self.slots.push_back(Slot::new(id, route));
+                    let mut slot = Slot::new(id, route);
+                    if let Some(c) = &self.inner.opts.compression {
+                        if req.method != "HEAD" {
+                            slot.accept = negotiate(req.headers.get("accept-encoding"), &c.codings);
+                        }
+                    }
+                    self.slots.push_back(slot);
                     self.reading = Some(id);
                     self.served += 1;
                     if handled {
@@ -365,6 +376,17 @@ impl Driver {
     }
 
     fn pump_output(&mut self) {
+        let mut saved_bytes = 0;
+        self.pump_slots(&mut saved_bytes);
+        if saved_bytes > 0 {
+            // Compression shrank what was queued: count the difference as written.
+            if let Some(id) = self.shared.written(saved_bytes) {
+                self.inner.handler.on_drain(id);
+            }
+        }
+    }
+
+    fn pump_slots(&mut self, saved_bytes: &mut usize) {
         if self.out_pos > 0 && self.out_pos == self.out.len() {
             self.out.clear();
             self.out_pos = 0;
@@ -373,8 +395,15 @@ impl Driver {
             let Some(cmd) = slot.cmds.pop_front() else { break };
             let is_error = slot.error;
             let r = match cmd {
-                Cmd::Respond { status, mut headers, framing } => {
+                Cmd::Respond { status, mut headers, mut framing } => {
                     slot.started = true;
+                    if let Some(c) = &self.inner.opts.compression {
+                        if slot.accept != Coding::Identity && should_compress(c, status, &headers, framing) {
+                            let (f, saved) = start_compression(slot, c, &mut headers, framing);
+                            framing = f;
+                            *saved_bytes += saved;
+                        }
+                    }
                     if !headers.contains("date") {
                         headers.push("Date", http_date().to_vec());
                     }
@@ -385,8 +414,28 @@ impl Driver {
                     res.headers = headers;
                     self.conn.write_response(&res, framing, &mut self.out)
                 }
-                Cmd::Body(b) => self.conn.write_body(&b, &mut self.out),
+                Cmd::Body(b) => match slot.encoder.as_mut() {
+                    Some(enc) => {
+                        let mut z = Vec::new();
+                        let _ = enc.write(&b, &mut z);
+                        *saved_bytes += b.len().saturating_sub(z.len());
+                        if z.is_empty() {
+                            Ok(())
+                        } else {
+                            self.conn.write_body(&z, &mut self.out)
+                        }
+                    }
+                    None => self.conn.write_body(&b, &mut self.out),
+                },
                 Cmd::End(t) => {
+                    if let Some(enc) = slot.encoder.take() {
+                        let mut z = Vec::new();
+                        let _ = enc.finish(&mut z);
+                        if !z.is_empty() && self.conn.write_body(&z, &mut self.out).is_err() {
+                            self.failed = true;
+                            return;
+                        }
+                    }
                     let r = self.conn.write_end(&t, &mut self.out);
                     self.slots.pop_front();
                     r
@@ -471,4 +520,49 @@ async fn linger<T: Transport>(sock: &T) {
             _ = tokio::time::sleep_until(deadline) => return,
         }
     }
+}
+
+/// Whether a response may be compressed (see [`Compression`]).
+fn should_compress(c: &Compression, status: u16, headers: &Headers, framing: Framing) -> bool {
+    let body_status = status >= 200 && !matches!(status, 204 | 206 | 304);
+    let size_ok = match framing {
+        Framing::None => false,
+        Framing::Length(n) => n >= c.threshold,
+        Framing::Chunked => true,
+    };
+    body_status
+        && size_ok
+        && !headers.contains("content-encoding")
+        && !headers.has_token("cache-control", "no-transform")
+        && compressible(headers.get("content-type"))
+}
+
+/// Sets the coding headers and either compresses the whole queued body now (returning
+/// its new length) or starts a streaming encoder (returning chunked framing).
+/// The second value is how many fewer bytes the compressed body takes (for the
+/// connection's queued-bytes count).
+fn start_compression(slot: &mut Slot, c: &Compression, headers: &mut Headers, framing: Framing) -> (Framing, usize) {
+    let coding = slot.accept;
+    let level = if coding == Coding::Br { c.brotli_quality } else { c.level };
+    headers.push("Content-Encoding", coding.as_str());
+    if !headers.has_token("vary", "accept-encoding") {
+        headers.push("Vary", "Accept-Encoding");
+    }
+    // Is the whole body already queued (body chunks, then the end)?
+    let end = slot.cmds.iter().position(|c| matches!(c, Cmd::End(_)));
+    let whole = end.is_some_and(|e| slot.cmds.iter().take(e).all(|c| matches!(c, Cmd::Body(_))));
+    if let (true, Framing::Length(_), Some(e)) = (whole, framing, end) {
+        let mut body = Vec::new();
+        for cmd in slot.cmds.drain(..e) {
+            if let Cmd::Body(b) = cmd {
+                body.extend_from_slice(&b);
+            }
+        }
+        let z = compress(coding, level, &body);
+        let n = z.len() as u64;
+        slot.cmds.push_front(Cmd::Body(z.into()));
+        return (Framing::Length(n), body.len().saturating_sub(n as usize));
+    }
+    slot.encoder = Some(Encoder::new(coding, level));
+    (Framing::Chunked, 0)
 }

@@ -24,6 +24,7 @@ use iocrate_tls::TlsTransport;
 pub use exchange::{ConnectionClosed, Exchange, DRAIN_HIGH_WATER};
 pub use routes::{Routes, StaticResponse};
 
+use crate::compress::Coding;
 use crate::{Headers, Limits, Request};
 
 /// A request the handler is asked to answer.
@@ -83,6 +84,36 @@ pub struct HttpServerOptions {
     pub no_delay: bool,
     /// Serve HTTPS: every accepted connection completes a TLS handshake first.
     pub tls: Option<TlsAccept>,
+    /// Compress responses for clients that accept it.
+    pub compression: Option<Compression>,
+}
+
+/// Response compression, done on the connection's runtime thread.
+///
+/// A response is compressed when the request's `Accept-Encoding` accepts one of
+/// `codings`, its `Content-Type` is compressible ([`crate::compress::compressible`]), it
+/// has no `Content-Encoding` yet, no `Cache-Control: no-transform`, a status with a body
+/// (not 1xx/204/206/304), the request is not `HEAD`, and its length is unknown or at
+/// least `threshold`. A body whose bytes are all queued when the head is written is
+/// compressed in one piece and sent with `Content-Length`; a streamed one is compressed
+/// chunk by chunk (flushed after each, so the client can decode as it arrives) and sent
+/// chunked. `Vary: Accept-Encoding` is added either way.
+#[derive(Debug, Clone)]
+pub struct Compression {
+    /// Codings offered, preferred first.
+    pub codings: Vec<Coding>,
+    /// Smallest known body length worth compressing.
+    pub threshold: u64,
+    /// gzip/deflate level (0–9; default 6).
+    pub level: Option<u32>,
+    /// Brotli quality (0–11; default 4).
+    pub brotli_quality: Option<u32>,
+}
+
+impl Default for Compression {
+    fn default() -> Self {
+        Compression { codings: vec![Coding::Br, Coding::Gzip], threshold: 1024, level: None, brotli_quality: None }
+    }
 }
 
 /// TLS settings of an HTTPS server.
@@ -103,6 +134,7 @@ impl Default for HttpServerOptions {
             keep_alive_timeout: Duration::from_secs(5),
             no_delay: true,
             tls: None,
+            compression: None,
         }
     }
 }
