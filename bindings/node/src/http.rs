@@ -414,6 +414,14 @@ impl HttpServerHandle {
         if !(100..=999).contains(&status) {
             return Either::B(ErrorInfo::new("ERR_HTTP_INVALID_STATUS_CODE", format!("Invalid status code: {status}")));
         }
+        if end && framing == Framing::Length(body.len() as u64) {
+            // The common case: the whole response in one command.
+            self.finish(req);
+            return match ex.respond_full(status as u16, head.headers, body) {
+                Ok(q) => Either::A(q as f64),
+                Err(_) => Either::B(closed()),
+            };
+        }
         if ex.respond(status as u16, head.headers, framing).is_err() {
             self.finish(req);
             return Either::B(closed());

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
 import {
+  HandleRef,
   IocrateError,
   Kind,
   errorFromInfo,
@@ -209,6 +210,8 @@ export class Agent {
   #native: NativeClient
   #pending = new Map<number, Pending>()
   #closed = false
+  // Requests in flight keep the process alive, as Node's sockets do.
+  #ref = new HandleRef()
 
   constructor(options: AgentOptions = {}) {
     const raw: RawClientOptions = {}
@@ -287,8 +290,11 @@ export class Agent {
   }
 
   #forget(id: number): void {
-    this.#pending.delete(id)
-    if (this.#pending.size === 0) unregister(this.#native.id)
+    if (!this.#pending.delete(id)) return
+    if (this.#pending.size === 0) {
+      unregister(this.#native.id)
+      this.#ref.close()
+    }
   }
 
   /** Sends one request (no redirects); resolves with the response head. @internal */
@@ -365,7 +371,10 @@ export class Agent {
         p?.drain?.()
       }
       const onAbort = (): void => fail(abortError(signal as AbortSignal))
-      if (this.#pending.size === 0) register(this.#native.id, this)
+      if (this.#pending.size === 0) {
+        register(this.#native.id, this)
+        this.#ref.open()
+      }
       this.#pending.set(id, {
         url: url.href,
         resolve: (res) => {

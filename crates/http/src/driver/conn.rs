@@ -371,7 +371,17 @@ impl Driver {
         }
         // Unknown ids belong to exchanges already answered by an error; drop them.
         if let Some(slot) = self.slots.iter_mut().find(|s| s.id == id && !s.error) {
-            slot.cmds.push_back(cmd);
+            match cmd {
+                Cmd::Full { status, headers, body } => {
+                    let framing = Framing::Length(body.len() as u64);
+                    slot.cmds.push_back(Cmd::Respond { status, headers, framing });
+                    if !body.is_empty() {
+                        slot.cmds.push_back(Cmd::Body(body));
+                    }
+                    slot.cmds.push_back(Cmd::End(Headers::new()));
+                }
+                cmd => slot.cmds.push_back(cmd),
+            }
         }
     }
 
@@ -440,7 +450,7 @@ impl Driver {
                     self.slots.pop_front();
                     r
                 }
-                Cmd::PauseBody(_) | Cmd::Destroy => Ok(()),
+                Cmd::PauseBody(_) | Cmd::Destroy | Cmd::Full { .. } => Ok(()),
             };
             if r.is_err() && !is_error {
                 self.failed = true;
