@@ -74,6 +74,7 @@ if (opts.jsonOnly) {
   console.log(formatTable(results));
   const targets = targetSummary(results);
   if (targets) console.log(`\ntargets:\n${targets}`);
+  for (const r of results) if (r.note) console.log(`note (${r.name}): ${r.note}`);
   console.log(`\nratio > 1 means better than the peer (rate/peer when higher is better, peer/rate when lower is better).`);
   console.log(`gen CPU = load generator CPU use in the window; "!" (>= 90%) means the generator may be the limit.`);
   if (busyPct != null && busyPct > 10) console.log(`WARNING: machine was ${busyPct}% busy before the run (other processes); numbers are noisy.`);

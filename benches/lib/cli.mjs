@@ -1,6 +1,6 @@
 // Command-line parsing for run.mjs (pure, tested).
 export const USAGE = `usage: npm run bench -- <module> [--quick] [--unpinned] [--json-only] [--warmup=MS] [--measure=MS] [--out=FILE]
-  module       a suite in benches/suites/ (net, tls, datagram, bridge)
+  module       a suite in benches/suites/ (net, tls, datagram, bridge, http)
   --quick      1 s warm-up and 1 s measured window (default 3 s + 3 s)
   --unpinned   do not pin server and load generator to their own CPUs
   --json-only  print the JSON report on stdout instead of the table

@@ -15,7 +15,20 @@ export function computeRatios(result) {
     else row.ratio = round(result.better === 'lower' ? baseRate / row.rate : row.rate / baseRate, 3);
     if (result.target != null && row.impl !== result.baseline) row.hit = row.ratio == null ? null : row.ratio >= result.target;
   }
+  // Pairwise targets ({ impl, vs, min }): a row against a peer other than (or besides) the baseline.
+  for (const t of result.targets ?? []) {
+    const row = result.rows.find((r) => r.impl === t.impl);
+    const peer = result.rows.find((r) => r.impl === t.vs);
+    const ok = (r) => r && Number.isFinite(r.rate) && r.rate > 0;
+    t.ratio = ok(row) && ok(peer) ? round(result.better === 'lower' ? peer.rate / row.rate : row.rate / peer.rate, 3) : null;
+    t.hit = t.ratio == null ? null : t.ratio >= t.min;
+  }
   return result;
+}
+
+/** The pairwise target of `row` against the baseline, if any (shown in the ratio column). */
+function baselineTarget(row, result) {
+  return (result.targets ?? []).find((t) => t.impl === row.impl && t.vs === result.baseline);
 }
 
 export function round(n, digits = 2) {
@@ -42,38 +55,53 @@ export function formatRatio(row, result) {
   if (row.ratio == null) return '-';
   let s = row.ratio.toFixed(2) + 'x';
   if (result.target != null) s += ` ${row.hit ? 'hit' : 'MISS'} (>=${result.target}x)`;
+  else {
+    const t = baselineTarget(row, result);
+    if (t) s += ` ${t.hit ? 'hit' : 'MISS'} (>=${t.min}x)`;
+  }
   return s;
 }
 
 export const TABLE_COLUMNS = ['name', 'impl', 'rate', 'unit', 'server CPU µs/op', 'RSS MB', 'gen CPU', 'ratio vs peer'];
+/** With latency figures (http suite): a `p99 ms` column before the ratio. */
+export const LATENCY_COLUMNS = ['name', 'impl', 'rate', 'unit', 'server CPU µs/op', 'RSS MB', 'gen CPU', 'p99 ms', 'ratio vs peer'];
+const RIGHT_ALIGNED = new Set(['rate', 'server CPU µs/op', 'RSS MB', 'gen CPU', 'p99 ms']);
 
-/** Rows of cells (strings) for every result row; unavailable rows carry their reason. */
-export function tableCells(results) {
+/** Whether any row carries a p99 latency (then the table gets the `p99 ms` column). */
+export const hasLatency = (results) => results.some((r) => r.rows.some((row) => row.p99Ms != null));
+
+/**
+ * Rows of cells (strings) for every result row; unavailable rows carry their reason. With `latency`, a
+ * p99 cell comes before the ratio. A result with `cpuOf: 'client'` measures the client's CPU (marked).
+ */
+export function tableCells(results, latency = false) {
   const out = [];
   for (const res of results) {
     for (const row of res.rows) {
-      out.push([
+      const cells = [
         res.name,
         row.impl,
         row.error ? 'unavailable' : formatNumber(row.rate),
         res.unit,
-        row.cpuPerOpUs == null ? '-' : formatNumber(row.cpuPerOpUs) + (res.opUnit ? `/${res.opUnit}` : ''),
+        row.cpuPerOpUs == null ? '-' : formatNumber(row.cpuPerOpUs) + (res.opUnit ? `/${res.opUnit}` : '') + (res.cpuOf === 'client' ? ' (client)' : ''),
         row.rssMB == null ? '-' : row.rssMB.toFixed(1),
         row.genCpuPct == null ? '-' : `${Math.round(row.genCpuPct)}%${row.genCpuPct >= 90 ? '!' : ''}`,
-        row.error ? `(${row.error})` : formatRatio(row, res),
-      ]);
+      ];
+      if (latency) cells.push(row.p99Ms == null ? '-' : formatNumber(row.p99Ms));
+      cells.push(row.error ? `(${row.error})` : formatRatio(row, res));
+      out.push(cells);
     }
   }
   return out;
 }
 
-/** A plain-text table with aligned columns. */
-export function formatTable(results, columns = TABLE_COLUMNS) {
-  const rows = tableCells(results);
+/** A plain-text table with aligned columns (a `p99 ms` column when rows carry latency). */
+export function formatTable(results, columns = hasLatency(results) ? LATENCY_COLUMNS : TABLE_COLUMNS) {
+  const rows = tableCells(results, columns.includes('p99 ms'));
   const width = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (i === columns.length - 1 ? 0 : r[i].length))));
   const line = (cells) =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : i === 2 || i === 4 || i === 5 || i === 6 ? c.padStart(width[i]) : c.padEnd(width[i])))
+      .map((c, i) => (i === cells.length - 1 ? c : RIGHT_ALIGNED.has(columns[i]) ? c.padStart(width[i]) : c.padEnd(width[i])))
       .join(' | ')
       .trimEnd();
   const sep = width.map((w, i) => '-'.repeat(i === columns.length - 1 ? Math.max(w, 13) : w)).join('-|-');
@@ -84,6 +112,13 @@ export function formatTable(results, columns = TABLE_COLUMNS) {
 export function targetSummary(results) {
   const lines = [];
   for (const res of results) {
+    for (const t of res.targets ?? []) {
+      const row = res.rows.find((r) => r.impl === t.impl);
+      const peer = res.rows.find((r) => r.impl === t.vs);
+      const verdict = row?.error || peer?.error ? `n/a (${row?.error ? t.impl : t.vs} unavailable)` : t.hit == null ? 'n/a' : t.hit ? 'hit' : 'MISS';
+      const ratio = t.ratio == null ? '-' : t.ratio.toFixed(2) + 'x';
+      lines.push(`${verdict.padEnd(17)} ${res.name} — ${t.impl} ${ratio} vs ${t.vs} (target >= ${t.min}x, ${res.better} is better)`);
+    }
     if (res.target == null) continue;
     for (const row of res.rows) {
       if (row.impl === res.baseline) continue;
@@ -126,6 +161,13 @@ export function validateReport(rep) {
     const at = `results[${i}]`;
     if (typeof res.name !== 'string' || typeof res.unit !== 'string') errs.push(`${at}: name and unit must be strings`);
     if (res.better !== 'higher' && res.better !== 'lower') errs.push(`${at}: better must be "higher" or "lower"`);
+    if (res.targets !== undefined) {
+      if (!Array.isArray(res.targets)) errs.push(`${at}: targets must be an array`);
+      else
+        res.targets.forEach((t, k) => {
+          if (typeof t?.impl !== 'string' || typeof t?.vs !== 'string' || !isNum(t?.min)) errs.push(`${at}.targets[${k}]: needs impl, vs (strings) and min (number)`);
+        });
+    }
     if (!Array.isArray(res.rows) || res.rows.length === 0) return errs.push(`${at}: rows must be a non-empty array`);
     res.rows.forEach((row, j) => {
       const rat = `${at}.rows[${j}]`;

@@ -145,6 +145,45 @@ describe('ratios and table', () => {
   });
 });
 
+describe('pairwise targets and latency column (http suite)', () => {
+  const res = () => {
+    const r = result('higher', { 'node:net': 100, iocrate: 250, peer: 200, fast: 210 });
+    r.targets = [
+      { impl: 'iocrate', vs: 'node:net', min: 2 },
+      { impl: 'iocrate', vs: 'peer', min: 1.5 },
+      { impl: 'fast', vs: 'peer', min: 1.0 },
+    ];
+    return r;
+  };
+
+  it('computes each target against its own peer and marks the baseline one in the ratio column', () => {
+    const r = computeRatios(res());
+    expect(r.targets.map((t) => [t.ratio, t.hit])).toEqual([[2.5, true], [1.25, false], [1.05, true]]);
+    expect(r.rows.map((row) => row.hit)).toEqual([undefined, undefined, undefined, undefined]);
+    const table = formatTable([r]);
+    expect(table).toContain('2.50x hit (>=2x)');
+    const summary = targetSummary([r]);
+    expect(summary).toMatch(/^MISS +r — iocrate 1.25x vs peer \(target >= 1.5x/m);
+    expect(summary).toMatch(/^hit +r — fast 1.05x vs peer/m);
+    expect(validateReport(buildReport({ module: 'http', pinning: 'unpinned', results: [r] }))).toEqual([]);
+  });
+
+  it('adds a p99 column only when rows carry latency', () => {
+    const r = computeRatios(res());
+    expect(formatTable([r]).split('\n')[0]).not.toContain('p99');
+    r.rows[0].p99Ms = 2.5;
+    const lines = formatTable([r]).split('\n');
+    expect(lines[0]).toMatch(/\| gen CPU \| p99 ms \| ratio vs peer$/);
+    expect(lines[2]).toMatch(/\| +2\.50 \| baseline$/);
+  });
+
+  it('flags malformed targets', () => {
+    const r = computeRatios(res());
+    r.targets.push({ impl: 'x' });
+    expect(validateReport(buildReport({ module: 'http', pinning: 'unpinned', results: [r] })).join()).toMatch(/targets\[3\]/);
+  });
+});
+
 describe('JSON report', () => {
   const machine = { cpus: 2, model: 'AMD EPYC', node: 'v20.20.2', os: 'Debian', kernel: '6.1' };
   const good = () =>

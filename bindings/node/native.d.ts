@@ -413,6 +413,8 @@ export interface RawHttpServerOptions {
   routes?: Array<RawRoute>
   /** Compress responses (done in Rust). */
   compression?: RawCompression
+  /** Response bytes queued per connection at which `write` should wait for HTTP_DRAIN. */
+  highWaterMark?: number
 }
 
 /** Listen options from JS. */

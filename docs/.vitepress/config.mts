@@ -18,6 +18,8 @@ function guideSidebar(prefix: string, zh: boolean): DefaultTheme.SidebarItem[] {
         { text: '@iocrate/net', link: `${prefix}/modules/net` },
         { text: '@iocrate/datagram', link: `${prefix}/modules/datagram` },
         { text: '@iocrate/tls', link: `${prefix}/modules/tls` },
+        { text: '@iocrate/http', link: `${prefix}/modules/http` },
+        { text: zh ? 'HTTP 安全' : 'HTTP security', link: `${prefix}/modules/http-security` },
       ],
     },
     {

@@ -162,6 +162,8 @@ pub struct RawHttpServerOptions {
     pub routes: Option<Vec<RawRoute>>,
     /// Compress responses (done in Rust).
     pub compression: Option<RawCompression>,
+    /// Response bytes queued per connection at which `write` should wait for HTTP_DRAIN.
+    pub high_water_mark: Option<u32>,
 }
 
 /// Response compression settings from JS.
@@ -325,7 +327,12 @@ pub fn http_listen(
             Some(0) => Duration::from_secs(365 * 24 * 3600),
             v => ms(v, d.headers_timeout),
         },
-        keep_alive_timeout: ms(options.keep_alive_timeout_ms, d.keep_alive_timeout),
+        keep_alive_timeout: match options.keep_alive_timeout_ms {
+            // As Node: 0 turns the keep-alive timeout off.
+            Some(0) => Duration::from_secs(365 * 24 * 3600),
+            v => ms(v, d.keep_alive_timeout),
+        },
+        high_water_mark: options.high_water_mark.map_or(DRAIN_HIGH_WATER, |v| v.max(1) as usize),
         no_delay: options.no_delay.unwrap_or(true),
         tls,
         compression: match options.compression.map(compression).transpose() {

@@ -12,9 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use iocrate_http::client::{
-    Client, ClientError, ClientOptions, Origin, RequestHandle, RequestSpec, ResponseHandler,
-};
+use iocrate_http::client::{Client, ClientError, ClientOptions, Origin, RequestHandle, RequestSpec, ResponseHandler};
 use iocrate_http::driver::{Exchange, Handler, HttpServer, HttpServerOptions, RequestInfo, Routes, StaticResponse};
 use iocrate_http::{Framing, Headers, Version};
 use iocrate_net::{ListenOptions, SocketAddress};
@@ -249,7 +247,7 @@ fn fifty_concurrent_requests_share_four_sockets() {
         assert_eq!(r.text(), i.to_string());
     }
     let (opened, _) = node.stats();
-    assert!(opened <= 4 && opened >= 1, "opened {opened}");
+    assert!((1..=4).contains(&opened), "opened {opened}");
 }
 
 #[test]
@@ -287,7 +285,8 @@ fn expect_continue_waits_then_sends_the_body() {
     let node = Node::start();
     let client = Client::new(opts());
     let data = vec![b'z'; 300_000];
-    let spec = RequestSpec::new("PUT", node.origin(), "/upload").header("Expect", "100-continue").with_body(data.clone());
+    let spec =
+        RequestSpec::new("PUT", node.origin(), "/upload").header("Expect", "100-continue").with_body(data.clone());
     let r = run(&client, spec);
     assert_eq!(r.infos, vec![100]);
     assert_eq!(r.text(), format!("{} {} -", data.len(), sha256_hex(&data)));
@@ -364,7 +363,9 @@ fn a_socket_the_server_closed_while_idle_is_replaced() {
     let node = Node::with_keep_alive(100);
     let client = Client::new(opts());
     assert_eq!(get(&client, &node.origin(), "/hello").text(), "hello");
-    std::thread::sleep(Duration::from_millis(400));
+    // Node adds a second to keepAliveTimeout before it closes.
+    eventually("node to close the idle socket", || node.stats().1 == 0);
+    eventually("the client to drop it", || client.connections(&node.origin()) == 0);
     assert_eq!(get(&client, &node.origin(), "/hello").text(), "hello");
     assert_eq!(node.stats().0, 2);
 }
@@ -535,7 +536,7 @@ fn headers_timeout_against_a_silent_server() {
     let r = get(&client, &origin_of(addr), "/");
     assert_eq!(r.code(), "ERR_IOCRATE_HTTP_HEADERS_TIMEOUT");
     assert!(t.elapsed() < Duration::from_secs(3));
-    assert_eq!(client.connections(&origin_of(addr)), 0);
+    eventually("the connection to go", || client.connections(&origin_of(addr)) == 0);
 }
 
 #[test]
@@ -732,4 +733,33 @@ fn own_server_pipelining_and_concurrency() {
         assert_eq!(wait(rx).text(), format!("body {i}"));
     }
     assert!(server.connections() <= 2);
+}
+
+#[test]
+fn a_read_until_close_body_retires_the_connection() {
+    let (addr, count) = raw_server(|i, mut s| {
+        read_request(&mut s, &mut Vec::new());
+        let _ = s.write_all(format!("HTTP/1.1 200 OK\r\n\r\nuntil close {i}").as_bytes());
+    });
+    let client = Client::new(opts());
+    assert_eq!(get(&client, &origin_of(addr), "/").text(), "until close 0");
+    assert_eq!(client.connections(&origin_of(addr)), 0);
+    assert_eq!(get(&client, &origin_of(addr), "/").text(), "until close 1");
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn connect_timeout_covers_a_silent_proxy() {
+    let (proxy, _) = raw_server(|_, mut s| {
+        read_request(&mut s, &mut Vec::new());
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    let client = Client::new(ClientOptions {
+        proxy: Some(origin_of(proxy)),
+        connect_timeout: Duration::from_millis(200),
+        ..opts()
+    });
+    let t = Instant::now();
+    assert_eq!(get(&client, &Origin::http("example.invalid", 80), "/").code(), "ETIMEDOUT");
+    assert!(t.elapsed() < Duration::from_secs(2));
 }

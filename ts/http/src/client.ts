@@ -98,6 +98,7 @@ export class ClientResponse extends Readable {
   #id: number
   #paused = false
   #done = false
+  #complete = false
 
   /** @internal */
   constructor(client: NativeClient, id: number, parts: string[], url: string) {
@@ -118,7 +119,7 @@ export class ClientResponse extends Readable {
 
   /** Whether the body has been received completely. */
   get complete(): boolean {
-    return this.#done
+    return this.#complete
   }
 
   /** @internal */
@@ -135,7 +136,9 @@ export class ClientResponse extends Readable {
       this.#done = true
       this.#client.abort(this.#id)
     }
-    cb(err)
+    // As Node's IncomingMessage: 'error' is emitted only when someone listens (the error can
+    // arrive with the head, before the caller got the response); readers still get it.
+    process.nextTick(() => cb(this.listenerCount('error') > 0 ? err : null))
   }
 
   /** @internal */
@@ -149,6 +152,7 @@ export class ClientResponse extends Readable {
   /** @internal */
   _onEnd(trailers: string[] | undefined): void {
     this.#done = true
+    this.#complete = true
     if (trailers) this.trailers = combineHeaders(trailers)
     this.push(null)
   }

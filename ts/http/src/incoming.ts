@@ -50,6 +50,7 @@ export class IncomingMessage extends Readable {
   #native: NativeHttpServer
   #paused = false
   #aborted = false
+  #ended = false
 
   /** @internal */
   constructor(native: NativeHttpServer, parts: string[], encrypted: boolean) {
@@ -64,8 +65,9 @@ export class IncomingMessage extends Readable {
     this.httpVersion = v10 ? '1.0' : '1.1'
     this.httpVersionMinor = v10 ? 0 : 1
     this.socket = { remoteAddress: parts[4] as string, remotePort: +(parts[5] as string), encrypted }
+    // Without a body the stream ends when first read (see _read): pushing the end here
+    // would schedule stream work for every GET, read or not.
     this.complete = (flags & FLAG_BODY) === 0
-    if (this.complete) this.push(null)
   }
 
   /** Alias of {@link IncomingMessage.socket}, as in Node. */
@@ -90,6 +92,11 @@ export class IncomingMessage extends Readable {
 
   /** @internal */
   override _read(): void {
+    if (this.complete && !this.#ended) {
+      this.#ended = true
+      this.push(null)
+      return
+    }
     if (this.#paused) {
       this.#paused = false
       this.#native.pauseBody(this._id, false)
@@ -104,9 +111,19 @@ export class IncomingMessage extends Readable {
     }
   }
 
+  /**
+   * As Node: the `'aborted'` error is emitted only when someone listens for `'error'`
+   * (a handler that never reads the body must not crash the process when the client
+   * goes away; `for await`, `text()` and `pipe` listen, so they still see it). @internal
+   */
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    cb(err && this.listenerCount('error') > 0 ? err : null)
+  }
+
   /** The body is complete. @internal */
   _onEnd(trailers: string[] | undefined): void {
     this.complete = true
+    this.#ended = true
     if (trailers !== undefined) {
       this.rawTrailers = trailers
       this.trailers = combineHeaders(trailers)

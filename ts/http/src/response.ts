@@ -22,6 +22,35 @@ function toBody(chunk: Chunk | undefined | null, encoding?: BufferEncoding): Buf
 
 type Callback = (err?: Error | null) => void
 
+/** Told when a response is over, to forget it. @internal */
+export interface ResponseOwner {
+  _responseDone(res: ServerResponse): void
+}
+
+function finishResponse(res: ServerResponse): void {
+  res._finish()
+}
+
+const CLOSED = 'ERR_IOCRATE_HTTP_CONNECTION_CLOSED'
+
+// The server frames bodies itself: Content-Length must be a length, and the only
+// Transfer-Encoding it can honour is chunked.
+function checkFraming(name: string, value: OutgoingHeaderValue): void {
+  const n = name.length
+  if (n !== 14 && n !== 17) return
+  const lower = name.toLowerCase()
+  const v = String(Array.isArray(value) ? value[0] : value).trim()
+  if (lower === 'content-length' ? !/^\d{1,15}$/.test(v) : lower === 'transfer-encoding' && v.toLowerCase() !== 'chunked') {
+    throw Object.assign(new TypeError(`Invalid value "${v}" for header "${name}"`), { code: 'ERR_HTTP_INVALID_HEADER_VALUE' })
+  }
+}
+
+function checkStatus(status: number): void {
+  if (!Number.isInteger(status) || status < 200 || status > 999) {
+    throw Object.assign(new RangeError(`Invalid status code: ${String(status)}`), { code: 'ERR_HTTP_INVALID_STATUS_CODE' })
+  }
+}
+
 // Like Node, reject a bad value when it is set, not later when the head is sent.
 function checkValues(name: string, value: OutgoingHeaderValue): void {
   if (Array.isArray(value)) for (const v of value as readonly unknown[]) checkValue(name, String(v))
@@ -56,12 +85,15 @@ export class ServerResponse extends Stream {
   #trailers: string | undefined
   #hwm: number
 
+  #owner: ResponseOwner
+
   /** @internal */
-  constructor(native: NativeHttpServer, req: IncomingMessage, highWaterMark: number) {
+  constructor(native: NativeHttpServer, req: IncomingMessage, highWaterMark: number, owner: ResponseOwner) {
     super()
     this.#native = native
     this.req = req
     this.#hwm = highWaterMark
+    this.#owner = owner
   }
 
   /** Whether the head has been sent. */
@@ -98,6 +130,7 @@ export class ServerResponse extends Stream {
   setHeader(name: string, value: OutgoingHeaderValue): this {
     this.#checkOpen()
     checkName(name)
+    checkFraming(name, value)
     checkValues(name, value)
     this.#headers.set(name.toLowerCase(), [name, value])
     return this
@@ -158,9 +191,7 @@ export class ServerResponse extends Stream {
       headers = statusMessage
       statusMessage = undefined
     }
-    if (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 999) {
-      throw new IocrateError('ERR_HTTP_INVALID_STATUS_CODE', `Invalid status code: ${String(statusCode)}`)
-    }
+    checkStatus(statusCode)
     this.statusCode = statusCode
     if (statusMessage !== undefined) this.statusMessage = statusMessage
     if (headers === undefined) return this
@@ -237,6 +268,16 @@ export class ServerResponse extends Stream {
       return this
     }
     const body = toBody(chunk as Chunk | undefined, encoding as BufferEncoding | undefined)
+    if (!this.#sent && this.#trailers !== undefined) {
+      // Trailers need chunked framing: send the head open, then end with them.
+      if (!this.hasHeader('content-length')) this.setHeader('Transfer-Encoding', 'chunked')
+      const h = this.#respond(undefined, false)
+      if (isErrorInfo(h)) {
+        this.#ended = true
+        if (cb) process.nextTick(cb, errorFromInfo(h))
+        return this
+      }
+    }
     this.#ended = true
     const r = this.#sent ? this.#native.end(this.req._id, body, this.#trailers) : this.#respond(body, true)
     if (isErrorInfo(r)) {
@@ -244,7 +285,7 @@ export class ServerResponse extends Stream {
       return this
     }
     if (cb) this.once('finish', cb)
-    process.nextTick(() => this._finish())
+    process.nextTick(finishResponse, this)
     return this
   }
 
@@ -280,8 +321,21 @@ export class ServerResponse extends Stream {
   }
 
   #respond(body: Buffer | string | undefined, end: boolean): number | ErrorInfo {
+    checkStatus(this.statusCode)
     this.#sent = true
-    return this.#native.respond(this.req._id, this.statusCode, this.#fields(), body, end)
+    const r = this.#native.respond(this.req._id, this.statusCode, this.#fields(), body, end)
+    if (isErrorInfo(r) && r.code !== CLOSED) {
+      // The head was refused (a header the JS checks let through): nothing can be sent
+      // for this request any more, so close its connection rather than leave the client
+      // waiting, and report the error.
+      this.#native.destroy(this.req._id)
+      const err = errorFromInfo(r)
+      process.nextTick(() => {
+        this._close()
+        if (this.listenerCount('error') > 0) this.emit('error', err)
+      })
+    }
+    return r
   }
 
   /** The response was handed over completely. @internal */
@@ -290,6 +344,7 @@ export class ServerResponse extends Stream {
     this.#finished = true
     this.emit('finish')
     this._close()
+    this.#owner._responseDone(this)
   }
 
   /** Queued bytes drained. @internal */

@@ -21,8 +21,12 @@ import type { NativeHttpServer, RawHttpServerOptions, RawRoute } from './native.
 import { ServerResponse } from './response.js'
 import { toFetchHandler, type FetchHandler } from './fetch.js'
 
-/** A Node-style request handler. It may return a promise; a rejection is handled like a throw. */
-export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>
+/**
+ * A Node-style request handler. It may be async (return a promise); a rejection is handled
+ * like a throw. The return type is `void`, as in Node, so `(req, res) => res.end()` and
+ * async functions both fit.
+ */
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
 
 /** A static response the server answers in Rust, without calling JS. */
 export interface StaticRoute {
@@ -152,6 +156,8 @@ export class Server extends EventEmitter {
   #ref = new HandleRef()
   #opts: ServerOptions
   #open = new Map<number, Open>()
+  // The 'request' listeners, cached (they rarely change; `listeners()` copies).
+  #listeners: RequestListener[] | undefined
   #closing = false
   #max: number | undefined
   #hwm: number
@@ -166,6 +172,11 @@ export class Server extends EventEmitter {
     this.#hwm = options.highWaterMark ?? 64 * 1024
     this.requestTimeout = options.requestTimeout ?? 300_000
     this.#onError = options.onError ?? defaultOnError
+    const invalidate = (event: string | symbol): void => {
+      if (event === 'request') this.#listeners = undefined
+    }
+    this.on('newListener', invalidate)
+    this.on('removeListener', invalidate)
     if (options.fetch) this.on('request', toFetchHandler(options.fetch, () => this.#encrypted))
     if (listener) this.on('request', listener)
   }
@@ -213,6 +224,7 @@ export class Server extends EventEmitter {
       if (o.keepAliveTimeout !== undefined) raw.keepAliveTimeoutMs = nonNegative('keepAliveTimeout', o.keepAliveTimeout)
       if (o.noDelay !== undefined) raw.noDelay = o.noDelay
       if (o.routes) raw.routes = o.routes.map(rawRoute)
+      raw.highWaterMark = positive('highWaterMark', this.#hwm)
       if (o.compression) {
         const c = o.compression === true ? {} : o.compression
         const rc: NonNullable<RawHttpServerOptions['compression']> = {}
@@ -300,29 +312,32 @@ export class Server extends EventEmitter {
   #request(head: string): void {
     const h = this.#handle as NativeHttpServer
     const req = new IncomingMessage(h, head.split('\0'), this.#encrypted)
-    const res = new ServerResponse(h, req, this.#hwm)
+    const res = new ServerResponse(h, req, this.#hwm, this)
     const o: Open = { req, res, start: this.requestTimeout > 0 ? Date.now() : 0 }
     this.#open.set(req._id, o)
-    res.once('finish', () => {
-      if (req.complete || req.aborted) this.#open.delete(req._id)
-    })
     try {
       // `emit` would swallow a returned promise; call the listeners ourselves.
-      const listeners = this.listeners('request') as RequestListener[]
+      const listeners = (this.#listeners ??= this.listeners('request') as RequestListener[])
       if (listeners.length === 0) {
         res.statusCode = 404
         res.end()
         return
       }
       for (const l of listeners) {
-        const r = l.call(this, req, res)
-        if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
+        const r = l.call(this, req, res) as unknown
+        if (r !== undefined && r !== null && typeof (r as Promise<void>).then === 'function') {
           ;(r as Promise<void>).then(undefined, (err: unknown) => this.#fail(err, req, res))
         }
       }
     } catch (err) {
       this.#fail(err, req, res)
     }
+  }
+
+  /** A response finished: forget the exchange unless its body is still arriving. @internal */
+  _responseDone(res: ServerResponse): void {
+    const req = res.req
+    if (req.complete || req.aborted) this.#open.delete(req._id)
   }
 
   #fail(err: unknown, req: IncomingMessage, res: ServerResponse): void {

@@ -114,6 +114,7 @@ struct Driver {
 pub(crate) async fn serve<T: Transport>(sock: T, remote: Option<SocketAddress>, inner: Arc<Inner>) {
     let (tx, mut rx) = unbounded_channel();
     let mut closing = inner.closing.subscribe();
+    let shared = Arc::new(ConnShared::new(inner.opts.high_water_mark));
     let mut d = Driver {
         conn: Connection::new(inner.opts.limits.clone()),
         inner,
@@ -133,7 +134,7 @@ pub(crate) async fn serve<T: Transport>(sock: T, remote: Option<SocketAddress>, 
         closing: false,
         body_paused: None,
         tx,
-        shared: Arc::new(ConnShared::default()),
+        shared,
     };
     let exit = d.run(&sock, &mut rx, &mut closing).await;
     // Every exchange the application still holds is dead now: the ones awaiting their

@@ -22,8 +22,9 @@ pub(crate) enum Cmd {
     Destroy,
 }
 
-/// Response bytes queued on one connection past which [`Exchange::write_body`] arms a
-/// drain notice ([`super::Handler::on_drain`]), like a Node stream's high-water mark.
+/// The default of [`super::HttpServerOptions::high_water_mark`]: response bytes queued on
+/// one connection past which [`Exchange::write_body`] arms a drain notice
+/// ([`super::Handler::on_drain`]), like a Node stream's high-water mark.
 pub const DRAIN_HIGH_WATER: usize = 64 * 1024;
 
 /// Shared between a connection task and every [`Exchange`] of it.
@@ -35,11 +36,13 @@ pub(crate) struct ConnShared {
     /// The exchange to notify once `queued` falls below half of [`DRAIN_HIGH_WATER`]
     /// (`u64::MAX`: none).
     pub(crate) want_drain: AtomicU64,
+    /// Queued bytes at which a write arms the drain notice.
+    pub(crate) high_water: usize,
 }
 
-impl Default for ConnShared {
-    fn default() -> Self {
-        Self { queued: AtomicUsize::new(0), want_drain: AtomicU64::new(u64::MAX) }
+impl ConnShared {
+    pub(crate) fn new(high_water: usize) -> Self {
+        Self { queued: AtomicUsize::new(0), want_drain: AtomicU64::new(u64::MAX), high_water: high_water.max(1) }
     }
 }
 
@@ -49,7 +52,7 @@ impl ConnShared {
     pub(crate) fn written(&self, n: usize) -> Option<u64> {
         let before = self.queued.fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| Some(q.saturating_sub(n)));
         let now = before.unwrap_or(0).saturating_sub(n);
-        if now < DRAIN_HIGH_WATER / 2 && self.want_drain.load(Ordering::Acquire) != u64::MAX {
+        if now < self.high_water.div_ceil(2) && self.want_drain.load(Ordering::Acquire) != u64::MAX {
             let id = self.want_drain.swap(u64::MAX, Ordering::AcqRel);
             return (id != u64::MAX).then_some(id);
         }
@@ -94,13 +97,13 @@ impl Exchange {
     }
 
     /// Queues body bytes; returns the response bytes of this connection still queued
-    /// (including these), for backpressure. At [`DRAIN_HIGH_WATER`] or more, a drain
+    /// (including these), for backpressure. At the high-water mark or more, a drain
     /// notice ([`super::Handler::on_drain`]) is armed for this exchange.
     pub fn write_body(&self, chunk: impl Into<Bytes>) -> Result<usize, ConnectionClosed> {
         let chunk = chunk.into();
         let n = chunk.len();
         let queued = self.shared.queued.fetch_add(n, Ordering::AcqRel) + n;
-        if queued >= DRAIN_HIGH_WATER {
+        if queued >= self.shared.high_water {
             self.shared.want_drain.store(self.id, Ordering::Release);
         }
         if let Err(e) = self.send(Cmd::Body(chunk)) {

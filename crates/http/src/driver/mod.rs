@@ -86,6 +86,8 @@ pub struct HttpServerOptions {
     pub tls: Option<TlsAccept>,
     /// Compress responses for clients that accept it.
     pub compression: Option<Compression>,
+    /// Response bytes queued per connection at which a write arms a drain notice.
+    pub high_water_mark: usize,
 }
 
 /// Response compression, done on the connection's runtime thread.
@@ -135,6 +137,7 @@ impl Default for HttpServerOptions {
             no_delay: true,
             tls: None,
             compression: None,
+            high_water_mark: DRAIN_HIGH_WATER,
         }
     }
 }

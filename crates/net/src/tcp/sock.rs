@@ -3,6 +3,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use socket2::SockRef;
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 #[cfg(unix)]
 use tokio::net::UnixStream;
@@ -43,8 +44,30 @@ impl Sock {
     }
 
     /// Reads into the spare capacity of `buf` without waiting.
+    ///
+    /// A read that returns less than the spare capacity also clears the socket's read
+    /// readiness (as tokio's own `poll_read` does), so the caller's next
+    /// [`Sock::readable`] waits for new data instead of costing a `recv` that can only say
+    /// `EAGAIN`. Tokio clears readiness only if no new readiness event arrived meanwhile,
+    /// so no wake-up is lost.
     pub fn try_read_buf(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        each!(self, s => s.try_read_buf(buf))
+        let mut short = 0;
+        let r = each!(self, s => s.try_io(Interest::READABLE, || {
+            let spare = buf.spare_capacity_mut();
+            let cap = spare.len();
+            let n = SockRef::from(s).recv(spare)?;
+            // SAFETY: recv initialised the first n bytes of the spare capacity.
+            unsafe { buf.set_len(buf.len() + n) };
+            if n > 0 && n < cap {
+                short = n;
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            Ok(n)
+        }));
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && short > 0 => Ok(short),
+            r => r,
+        }
     }
 
     /// Waits until the socket may be readable.
