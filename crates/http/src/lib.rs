@@ -21,6 +21,8 @@ mod conn;
 #[cfg(feature = "tokio")]
 pub mod driver;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod head;
 mod headers;
 mod limits;
