@@ -1,9 +1,12 @@
-// The iocrate demo (`npm start`): a TCP echo server and a TLS echo server, with the
-// commands to talk to them. Options: --host H --tcp-port P --tls-port P --cert F --key F
+// The iocrate demo (`npm start`): TCP and TLS echo servers and an HTTP and HTTPS server,
+// with the commands to talk to them. Options: --host H --tcp-port P --tls-port P
+// --http-port P --https-port P --cert F --key F
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import * as net from '@iocrate/net'
 import * as tls from '@iocrate/tls'
+import * as http from '@iocrate/http'
+import * as https from '@iocrate/https'
 import { runtimeInfo } from '@iocrate/core'
 
 const { values: o } = parseArgs({
@@ -11,6 +14,8 @@ const { values: o } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     'tcp-port': { type: 'string', default: '7000' },
     'tls-port': { type: 'string', default: '7443' },
+    'http-port': { type: 'string', default: '8080' },
+    'https-port': { type: 'string', default: '8443' },
     cert: { type: 'string', default: '.demo/cert.pem' },
     key: { type: 'string', default: '.demo/key.pem' },
   },
@@ -42,6 +47,23 @@ const tcp = net.createServer(echo)
 const secure = tls.createServer({ cert: readFileSync(o.cert), key: readFileSync(o.key) }, echo)
 const a = await listen(tcp, Number(o['tcp-port']))
 const b = await listen(secure, Number(o['tls-port']))
+
+// HTTP: a JS handler, a JSON echo of the request, and a static route answered in Rust.
+let hits = 0
+const app = (req, res) => {
+  if (req.url === '/json') {
+    res.setHeader('Content-Type', 'application/json')
+    res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, hits: ++hits }))
+    return
+  }
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8')
+  res.end(`Hello from iocrate over ${req.socket.encrypted ? 'HTTPS' : 'HTTP'}! (request ${++hits})\n`)
+}
+const routes = [{ path: '/static', headers: { 'Content-Type': 'text/plain' }, body: 'answered in Rust, without JS\n' }]
+const web = http.createServer({ routes, compression: true }, app)
+const webs = https.createServer({ routes, compression: true, cert: readFileSync(o.cert), key: readFileSync(o.key) }, app)
+const c = await listen(web, Number(o['http-port']))
+const d = await listen(webs, Number(o['https-port']))
 const rt = runtimeInfo()
 
 console.log(`iocrate demo (addon ${rt.version}, ${rt.workers} I/O worker thread(s))`)
@@ -49,11 +71,18 @@ console.log(`TCP echo listening on ${a.address}:${a.port}`)
 console.log(`  try:  nc ${a.address} ${a.port}`)
 console.log(`TLS echo listening on ${b.address}:${b.port}`)
 console.log(`  try:  openssl s_client -connect ${b.address}:${b.port} -servername localhost -CAfile ${o.cert} -quiet`)
-console.log('Type a line and it comes back. Ctrl-C stops the demo.')
+console.log('Type a line and it comes back.')
+console.log(`HTTP listening on ${c.address}:${c.port}`)
+console.log(`  try:  curl http://${c.address}:${c.port}/  /json  /static`)
+console.log(`HTTPS listening on ${d.address}:${d.port}`)
+console.log(`  try:  curl --cacert ${o.cert} https://localhost:${d.port}/json`)
+console.log('Ctrl-C stops the demo.')
 
 const stop = () => {
   tcp.close()
   secure.close()
+  web.close()
+  webs.close()
   tcp.closeAllConnections()
   secure.closeAllConnections()
 }

@@ -1,6 +1,7 @@
 // The `npm start` demo (examples/demo.mjs): both echo servers answer, through node:net
 // and through `openssl s_client` exactly as the demo tells the user to.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { promisify } from 'node:util'
 import { once } from 'node:events'
 import * as nodeNet from 'node:net'
 import { join } from 'node:path'
@@ -15,7 +16,7 @@ afterAll(() => {
 describe('examples/demo.mjs (npm start)', () => {
   it('serves TCP and TLS echo and prints how to reach them', async () => {
     certDir()
-    const proc = spawn(process.execPath, [join(root, 'examples/demo.mjs'), '--tcp-port', '0', '--tls-port', '0', '--cert', path('server.pem'), '--key', path('server.key')], { cwd: root })
+    const proc = spawn(process.execPath, [join(root, 'examples/demo.mjs'), '--tcp-port', '0', '--tls-port', '0', '--http-port', '0', '--https-port', '0', '--cert', path('server.pem'), '--key', path('server.key')], { cwd: root })
     children.push(proc)
     let out = ''
     const ready = new Promise<void>((resolve, reject) => {
@@ -54,6 +55,17 @@ describe('examples/demo.mjs (npm start)', () => {
     await echoedTls
     sc.kill()
     expect(tlsOut).toContain('over tls')
+    // The HTTP and HTTPS servers: JS route, JSON, and the static route answered in Rust.
+    const web = /HTTP listening on (\S+):(\d+)/.exec(out)
+    const webs = /HTTPS listening on (\S+):(\d+)/.exec(out)
+    expect(web && webs).toBeTruthy()
+    const get = promisify(execFile)
+    const hello = await get('curl', ['-s', `http://127.0.0.1:${web![2]}/`])
+    expect(hello.stdout).toMatch(/^Hello from iocrate over HTTP! \(request \d+\)\n$/)
+    const stat = await get('curl', ['-s', '--compressed', `http://127.0.0.1:${web![2]}/static`])
+    expect(stat.stdout).toBe('answered in Rust, without JS\n')
+    const json = await get('curl', ['-s', '--cacert', path('ca.pem'), `https://localhost:${webs![2]}/json`])
+    expect(JSON.parse(json.stdout)).toMatchObject({ method: 'GET', url: '/json' })
     proc.kill('SIGINT')
     const [code] = await once(proc, 'exit')
     expect(code).toBe(0)
