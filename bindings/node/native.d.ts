@@ -25,8 +25,14 @@ export declare class Bridge {
 export declare class HttpClientHandle {
   /** The id events for this pool carry. */
   get id(): number
-  /** Starts a request; returns its id (events carry it). */
-  request(r: RawClientRequest): number | ErrorInfo
+  /**
+   * Starts a request; returns its id (events carry it). Positional arguments (cheaper
+   * to pass than an object): `flags` (1 https, 2 streamed body, 4 decompress), the
+   * origin's host and port, method, target (path and query), header fields as
+   * `name\0value\0…` (no framing headers), the whole body when known, and the declared
+   * length of a streamed body (absent: chunked).
+   */
+  request(flags: number, host: string, port: number, method: string, target: string, fieldsStr: string, body?: Buffer | undefined | null, length?: number | undefined | null): number | ErrorInfo
   /**
    * Writes body bytes of a streamed request; returns the bytes queued (wait for
    * HTTP_DRAIN past 64 KiB).
@@ -303,30 +309,6 @@ export interface PeerCertificate {
   ca: boolean
   /** The DER bytes. */
   raw: Buffer
-}
-
-/** One request from JS. */
-export interface RawClientRequest {
-  /** `https` origin. */
-  https: boolean
-  /** Host name or IP. */
-  host: string
-  /** Port. */
-  port: number
-  /** Method. */
-  method: string
-  /** Path and query. */
-  target: string
-  /** Header fields `name\0value\0…` (no framing headers). */
-  headers: string
-  /** The whole body, when known. */
-  body?: Buffer
-  /** The body follows through `write`/`end`. */
-  streaming: boolean
-  /** Declared length of a streamed body (absent: chunked). */
-  length?: number
-  /** Decode `Content-Encoding: gzip/deflate/br` responses. */
-  decompress: boolean
 }
 
 /** Response compression settings from JS. */

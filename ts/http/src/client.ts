@@ -187,12 +187,55 @@ export class ClientResponse extends Readable {
   }
 }
 
-interface Pending {
-  url: string
-  resolve: (r: ClientResponse) => void
-  reject: (e: Error) => void
-  res?: ClientResponse
-  drain?: () => void
+const FLAG_HTTPS = 1
+const FLAG_STREAMING = 2
+const FLAG_DECOMPRESS = 4
+
+/** One request in flight. @internal */
+class Pending {
+  res: ClientResponse | undefined
+  drain: (() => void) | undefined
+  timer: NodeJS.Timeout | undefined
+  #signal: AbortSignal | undefined
+  #onAbort: (() => void) | undefined
+
+  constructor(
+    readonly url: string,
+    readonly resolveFn: (r: ClientResponse) => void,
+    readonly rejectFn: (e: Error) => void,
+  ) {}
+
+  watch(signal: AbortSignal, onAbort: () => void): void {
+    this.#signal = signal
+    this.#onAbort = onAbort
+    signal.addEventListener('abort', onAbort, { once: true })
+  }
+
+  cleanup(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.#onAbort) this.#signal?.removeEventListener('abort', this.#onAbort)
+    this.#onAbort = undefined
+  }
+
+  resolve(res: ClientResponse): void {
+    this.res = res
+    if (this.timer) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+    }
+    // An abort during the body still applies; forget the listener once the body is done.
+    if (this.#onAbort) res.once('close', () => this.cleanup())
+    this.resolveFn(res)
+  }
+
+  /** The request failed: reject, or fail the body stream if the head had arrived. */
+  fail(err: Error): void {
+    this.cleanup()
+    if (this.res) this.res._onError(err)
+    else this.rejectFn(err)
+    this.drain?.()
+  }
 }
 
 function pem(v: string | Buffer): Buffer {
@@ -253,9 +296,7 @@ export class Agent {
         const id = +(parts[0] as string)
         const p = this.#pending.get(id)
         if (!p) return
-        const res = new ClientResponse(this.#native, id, parts, p.url)
-        p.res = res
-        p.resolve(res)
+        p.resolve(new ClientResponse(this.#native, id, parts, p.url))
         break
       }
       case Kind.HTTP_BODY: {
@@ -281,10 +322,7 @@ export class Agent {
         const p = this.#pending.get(id)
         this.#forget(id)
         if (!p) return
-        const err = errorFromInfo(info)
-        if (p.res) p.res._onError(err)
-        else p.reject(err)
-        p.drain?.()
+        p.fail(errorFromInfo(info))
         break
       }
       case Kind.HTTP_DRAIN:
@@ -334,69 +372,51 @@ export class Agent {
     else if (body instanceof Uint8Array) whole = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
     else if (body instanceof ArrayBuffer) whole = Buffer.from(body)
     else stream = body as AsyncIterable<Uint8Array | string>
-    const host = url.hostname.replace(/^\[|\]$/g, '')
+    const host = url.hostname.charCodeAt(0) === 91 ? url.hostname.slice(1, -1) : url.hostname
     const port = url.port ? Number(url.port) : https ? 443 : 80
-    const raw = {
-      https,
+    const signal = o.signal
+    if (signal?.aborted) return Promise.reject(abortError(signal))
+    let flags = decompress ? FLAG_DECOMPRESS : 0
+    if (https) flags |= FLAG_HTTPS
+    if (stream !== undefined) flags |= FLAG_STREAMING
+    const r = this.#native.request(
+      flags,
       host,
       port,
-      method: (o.method ?? 'GET').toUpperCase(),
-      target: `${url.pathname || '/'}${url.search}`,
-      headers: parts.join('\0'),
-      streaming: stream !== undefined,
-      decompress,
-      ...(whole !== undefined ? { body: whole } : {}),
-      ...(stream !== undefined && length !== undefined ? { length } : {}),
-    }
+      o.method === undefined ? 'GET' : o.method.toUpperCase(),
+      url.pathname + url.search,
+      parts.length === 0 ? '' : parts.join('\0'),
+      whole,
+      stream !== undefined ? length : undefined,
+    )
+    if (isErrorInfo(r)) return Promise.reject(errorFromInfo(r))
+    const id = r
     return new Promise<ClientResponse>((resolve, reject) => {
-      const signal = o.signal
-      if (signal?.aborted) {
-        reject(abortError(signal))
-        return
-      }
-      const r = this.#native.request(raw)
-      if (isErrorInfo(r)) {
-        reject(errorFromInfo(r))
-        return
-      }
-      const id = r
-      let timer: NodeJS.Timeout | undefined
-      const cleanup = (): void => {
-        if (timer) clearTimeout(timer)
-        signal?.removeEventListener('abort', onAbort)
-      }
-      const fail = (err: Error): void => {
-        const p = this.#pending.get(id)
-        this.#native.abort(id)
-        this.#forget(id)
-        cleanup()
-        if (p?.res) p.res._onError(err)
-        else reject(err)
-        p?.drain?.()
-      }
-      const onAbort = (): void => fail(abortError(signal as AbortSignal))
+      const p = new Pending(url.href, resolve, reject)
       if (this.#pending.size === 0) {
         register(this.#native.id, this)
         this.#ref.open()
       }
-      this.#pending.set(id, {
-        url: url.href,
-        resolve: (res) => {
-          if (timer) clearTimeout(timer)
-          timer = undefined
-          res.once('close', cleanup)
-          resolve(res)
-        },
-        reject: (e) => {
-          cleanup()
-          reject(e)
-        },
-      })
-      signal?.addEventListener('abort', onAbort, { once: true })
-      if (o.timeout !== undefined) {
-        timer = setTimeout(() => fail(new IocrateError('ERR_IOCRATE_HTTP_TIMEOUT', `no response within ${o.timeout} ms`)), o.timeout)
+      this.#pending.set(id, p)
+      // Timers and abort listeners only for the requests that ask for them.
+      if (signal !== undefined || o.timeout !== undefined) {
+        const fail = (err: Error): void => {
+          this.#native.abort(id)
+          this.#forget(id)
+          p.fail(err)
+        }
+        if (signal !== undefined) p.watch(signal, () => fail(abortError(signal)))
+        if (o.timeout !== undefined) {
+          p.timer = setTimeout(() => fail(new IocrateError('ERR_IOCRATE_HTTP_TIMEOUT', `no response within ${o.timeout} ms`)), o.timeout)
+        }
       }
-      if (stream) this.#pump(id, stream).catch(fail)
+      if (stream) {
+        this.#pump(id, stream).catch((err: Error) => {
+          this.#native.abort(id)
+          this.#forget(id)
+          p.fail(err)
+        })
+      }
     })
   }
 
