@@ -397,6 +397,10 @@ export interface RawHttpServerOptions {
   compression?: RawCompression
   /** Response bytes queued per connection at which `write` should wait for HTTP_DRAIN. */
   highWaterMark?: number
+  /** Hand Upgrade requests to JS with the raw connection (HTTP_UPGRADE). */
+  upgrade?: boolean
+  /** Hand CONNECT requests to JS with the raw connection (HTTP_UPGRADE). */
+  connect?: boolean
 }
 
 /** Listen options from JS. */

@@ -48,6 +48,7 @@ pub(crate) mod kind {
     pub(crate) const HTTP_DRAIN: u32 = 21;
     pub(crate) const HTTP_RESPONSE: u32 = 22;
     pub(crate) const HTTP_CLIENT_ERROR: u32 = 23;
+    pub(crate) const HTTP_UPGRADE: u32 = 24;
 }
 
 /// Names and numbers of the event kinds.
@@ -76,6 +77,7 @@ pub fn event_kinds() -> std::collections::HashMap<String, u32> {
         ("HTTP_DRAIN", HTTP_DRAIN),
         ("HTTP_RESPONSE", HTTP_RESPONSE),
         ("HTTP_CLIENT_ERROR", HTTP_CLIENT_ERROR),
+        ("HTTP_UPGRADE", HTTP_UPGRADE),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

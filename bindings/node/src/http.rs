@@ -12,7 +12,8 @@
 //!
 //! Events (id = the server's): HTTP_REQUEST (that string), HTTP_BODY (`[reqId, Buffer]`),
 //! HTTP_BODY_END (`reqId`, or `[reqId, trailers]`), HTTP_ABORT (`reqId`), HTTP_DRAIN
-//! (`reqId`), SERVER_CLOSE.
+//! (`reqId`), HTTP_UPGRADE (`[head, StreamHandle, Buffer]`: an Upgrade/CONNECT request that
+//! took its connection over), SERVER_CLOSE.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -21,8 +22,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use iocrate_http::driver::{
-    Exchange, Handler, HttpServer, HttpServerOptions, RequestInfo, Routes, StaticResponse, TlsAccept, DRAIN_HIGH_WATER,
+    Exchange, Handler, HttpServer, HttpServerOptions, RequestInfo, Routes, StaticResponse, TlsAccept, Upgraded,
+    DRAIN_HIGH_WATER,
 };
+use iocrate_net::tcp::TcpConn;
+use iocrate_net::StreamOptions;
+use crate::stream::{Conn, StreamHandle};
 use iocrate_tls::config::server_config;
 use iocrate_http::compress::Coding;
 use iocrate_http::driver::Compression;
@@ -119,6 +124,40 @@ impl Handler for JsHandler {
         self.sink.push(kind::HTTP_DRAIN, Payload::Num(id as f64));
     }
 
+    fn on_upgrade(&self, info: RequestInfo, up: Upgraded) {
+        // The connection becomes a plain stream handle with its own id, reporting through
+        // the same bridge; JS gets the request head, the handle and the bytes read ahead.
+        let s = Sink::new(&self.sink.bridge);
+        let sid = s.id;
+        let _ = up.sock.set_no_delay(true);
+        let conn = TcpConn::accepted(up.sock, Some(up.guard), &StreamOptions::default(), Arc::new(s));
+        self.sink.bridge.track(&conn);
+        let mut head_str = Vec::with_capacity(64 + info.request.headers.len() * 32);
+        let _ = write!(head_str, "{}\0{}\0{}\0", info.id, 0, info.request.method);
+        head_str.extend_from_slice(info.request.target.as_str().as_bytes());
+        match &info.remote {
+            Some(a) => {
+                let _ = write!(head_str, "\0{}\0{}", a.host(), a.port());
+            }
+            None => head_str.extend_from_slice(b"\0\00"),
+        }
+        encode_fields(&mut head_str, &info.request.headers);
+        let c = conn.clone();
+        let head = up.head;
+        self.sink.push(
+            kind::HTTP_UPGRADE,
+            Payload::Lazy(Box::new(move |env| {
+                let mut arr = env.create_array(3)?;
+                arr.set(0, env.create_string_latin1(&head_str)?)?;
+                let handle = unsafe { StreamHandle::to_napi_value(env.raw(), StreamHandle::new(Conn::Tcp(c), sid))? };
+                arr.set(1, unsafe { Unknown::from_raw_unchecked(env.raw(), handle) })?;
+                arr.set(2, BufferSlice::copy_from(env, &head)?)?;
+                unsafe { Array::to_napi_value(env.raw(), arr) }
+            })),
+        );
+        conn.start();
+    }
+
     fn on_close(&self) {
         self.sink.push(kind::SERVER_CLOSE, Payload::None);
     }
@@ -164,6 +203,10 @@ pub struct RawHttpServerOptions {
     pub compression: Option<RawCompression>,
     /// Response bytes queued per connection at which `write` should wait for HTTP_DRAIN.
     pub high_water_mark: Option<u32>,
+    /// Hand Upgrade requests to JS with the raw connection (HTTP_UPGRADE).
+    pub upgrade: Option<bool>,
+    /// Hand CONNECT requests to JS with the raw connection (HTTP_UPGRADE).
+    pub connect: Option<bool>,
 }
 
 /// Response compression settings from JS.
@@ -333,6 +376,8 @@ pub fn http_listen(
             v => ms(v, d.keep_alive_timeout),
         },
         high_water_mark: options.high_water_mark.map_or(DRAIN_HIGH_WATER, |v| v.max(1) as usize),
+        upgrade: options.upgrade.unwrap_or(false),
+        connect: options.connect.unwrap_or(false),
         no_delay: options.no_delay.unwrap_or(true),
         tls,
         compression: match options.compression.map(compression).transpose() {

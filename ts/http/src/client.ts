@@ -583,9 +583,15 @@ export async function fetch(input: string | URL | Request, init: FetchInit = {})
   const out = new Headers()
   const raw = res.rawHeaders
   for (let i = 0; i + 1 < raw.length; i += 2) out.append(raw[i] as string, raw[i + 1] as string)
-  const nullBody = res.statusCode === 204 || res.statusCode === 304 || opts.method === 'HEAD' || res.statusCode < 200
+  const nullBody = res.statusCode === 204 || res.statusCode === 304 || opts.method?.toUpperCase() === 'HEAD' || res.statusCode < 200
   if (nullBody) res.resume()
-  const response = new Response(nullBody ? null : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>), {
+  // The body may already have failed (the error came with the head): `Readable.toWeb` would hand
+  // back a cancelled stream that `Response` refuses, so carry the error in the body instead.
+  const failed = res.errored
+  const stream = failed
+    ? new ReadableStream<Uint8Array>({ start: (c) => c.error(failed) })
+    : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>)
+  const response = new Response(nullBody ? null : stream, {
     status: res.statusCode,
     statusText: res.statusMessage,
     headers: out,

@@ -14,7 +14,7 @@ import {
   unregister,
   type ErrorInfo,
 } from '@iocrate/core'
-import { rawListenOptions, type ListenOptions } from '@iocrate/net'
+import { Socket, rawListenOptions, type ListenOptions, type NativeStream } from '@iocrate/net'
 import { checkName, pushField, type OutgoingHeaderValue } from './headers.js'
 import { IncomingMessage } from './incoming.js'
 import type { NativeHttpServer, RawHttpServerOptions, RawRoute } from './native.js'
@@ -145,7 +145,9 @@ function defaultOnError(err: unknown): void {
 
 /**
  * An HTTP/1.1 server in Node's shape (`listen`, `close`, `address`, `'request'`,
- * `'listening'`, `'close'`, `'error'`), whose parsing, framing, keep-alive, pipelining
+ * `'listening'`, `'close'`, `'error'`, and `'upgrade'`/`'connect'` `(req, socket, head)`
+ * over plain TCP when a listener exists at `listen()` time; the socket is an
+ * `@iocrate/net` Socket and the application answers on it), whose parsing, framing, keep-alive, pipelining
  * and timeouts run in Rust. Requests reach JS in batches; each answer is one native
  * call. Static routes never enter JS.
  */
@@ -225,6 +227,10 @@ export class Server extends EventEmitter {
       if (o.noDelay !== undefined) raw.noDelay = o.noDelay
       if (o.routes) raw.routes = o.routes.map(rawRoute)
       raw.highWaterMark = positive('highWaterMark', this.#hwm)
+      // As in Node, Upgrade and CONNECT requests leave HTTP only when someone listens for
+      // them (decided here, at listen time); otherwise they are ordinary requests.
+      if (this.listenerCount('upgrade') > 0) raw.upgrade = true
+      if (this.listenerCount('connect') > 0) raw.connect = true
       if (o.compression) {
         const c = o.compression === true ? {} : o.compression
         const rc: NonNullable<RawHttpServerOptions['compression']> = {}
@@ -295,6 +301,16 @@ export class Server extends EventEmitter {
           o.req._onAbort()
           o.res._close()
         }
+        break
+      }
+      case Kind.HTTP_UPGRADE: {
+        const [head, handle, rest] = payload as [string, NativeStream, Buffer]
+        const req = new IncomingMessage(this.#handle as NativeHttpServer, head.split('\0'), this.#encrypted)
+        const socket = new Socket()
+        socket._attach(handle, true)
+        const event = req.method === 'CONNECT' ? 'connect' : 'upgrade'
+        if (this.listenerCount(event) === 0) socket.destroy()
+        else this.emit(event, req, socket, rest)
         break
       }
       case Kind.HTTP_DRAIN:

@@ -78,6 +78,8 @@ impl Slot {
 }
 
 enum Exit {
+    /// An Upgrade/CONNECT request takes the connection over.
+    Handoff,
     /// Flush, shut down the write side, drain input briefly.
     Graceful,
     /// Drop the socket now.
@@ -107,11 +109,31 @@ struct Driver {
     body_paused: Option<u64>,
     tx: UnboundedSender<(u64, Cmd)>,
     shared: Arc<ConnShared>,
+    /// Whether an Upgrade/CONNECT request may take the connection over (plain TCP only).
+    can_handoff: bool,
+    /// The Upgrade/CONNECT request taking the connection over, once earlier responses are out.
+    handoff: Option<RequestInfo>,
+}
+
+/// A connection leaving the HTTP driver for another protocol: the transport, the bytes
+/// read after the request head, and the request.
+pub(crate) struct Handoff<T> {
+    pub(crate) io: T,
+    pub(crate) head: bytes::Bytes,
+    pub(crate) info: RequestInfo,
 }
 
 /// Serves one connection (already accepted, and for TLS already handshaken) until it
 /// closes.
-pub(crate) async fn serve<T: Transport>(sock: T, remote: Option<SocketAddress>, inner: Arc<Inner>) {
+/// With `can_handoff`, an Upgrade or CONNECT request the server hands off (see
+/// [`super::HttpServerOptions::upgrade`]) ends the HTTP session and comes back as a
+/// [`Handoff`] once every earlier response has been written.
+pub(crate) async fn serve<T: Transport>(
+    sock: T,
+    remote: Option<SocketAddress>,
+    inner: Arc<Inner>,
+    can_handoff: bool,
+) -> Option<Handoff<T>> {
     let (tx, mut rx) = unbounded_channel();
     let mut closing = inner.closing.subscribe();
     let shared = Arc::new(ConnShared::new(inner.opts.high_water_mark));
@@ -135,6 +157,8 @@ pub(crate) async fn serve<T: Transport>(sock: T, remote: Option<SocketAddress>, 
         body_paused: None,
         tx,
         shared,
+        can_handoff,
+        handoff: None,
     };
     let exit = d.run(&sock, &mut rx, &mut closing).await;
     // Every exchange the application still holds is dead now: the ones awaiting their
@@ -150,10 +174,17 @@ pub(crate) async fn serve<T: Transport>(sock: T, remote: Option<SocketAddress>, 
         }
     }
     drop(rx);
-    if let Exit::Graceful = exit {
-        linger(&sock).await;
+    match exit {
+        Exit::Handoff => {
+            let info = d.handoff.take().expect("handoff request");
+            let head = d.buf.split().freeze();
+            return Some(Handoff { io: sock, head, info });
+        }
+        Exit::Graceful => linger(&sock).await,
+        Exit::Destroy => {}
     }
     drop(sock);
+    None
 }
 
 impl Driver {
@@ -178,6 +209,9 @@ impl Driver {
                 return Exit::Destroy;
             }
             let pending = self.out.len() - self.out_pos + usize::from(sock.has_pending_output());
+            if self.handoff.is_some() && self.slots.is_empty() && pending == 0 {
+                return Exit::Handoff;
+            }
             // A closing server lets the request being read (and every parsed one) finish.
             let stop = self.closing && self.reading.is_none() && self.buf.is_empty();
             let done = (self.conn.must_close() || self.eof || self.upgraded || stop) && self.slots.is_empty();
@@ -189,8 +223,13 @@ impl Driver {
             // unparsed input cannot pile up in the buffer.
             let read_closed = self.conn.must_close() || self.conn.is_read_closed();
             let paused = self.body_paused.is_some() && self.body_paused == self.reading;
-            let want_read =
-                !done && !self.eof && !paused && pending < OUT_HIGH_WATER && (!read_closed || self.reading.is_some());
+            // Bytes after a handed-off request belong to the new protocol: leave them unread.
+            let want_read = !done
+                && !self.eof
+                && !paused
+                && self.handoff.is_none()
+                && pending < OUT_HIGH_WATER
+                && (!read_closed || self.reading.is_some());
             let deadline = self.deadline(pending);
             tokio::select! {
                 r = sock.readable(), if want_read => {
@@ -256,6 +295,9 @@ impl Driver {
     }
 
     fn pump_input(&mut self) {
+        if self.handoff.is_some() {
+            return;
+        }
         loop {
             let ev = match self.conn.poll_event(&mut self.buf) {
                 Ok(Some(ev)) => ev,
@@ -268,6 +310,14 @@ impl Driver {
             match ev {
                 Event::Head(req) => {
                     let id = self.inner.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if self.can_handoff && !self.conn.body_pending() && self.wants_handoff(&req) {
+                        // The codec now waits for the response that would switch protocols; it
+                        // never comes through it: the application answers on the raw socket.
+                        self.served += 1;
+                        let remote = self.remote.clone();
+                        self.handoff = Some(RequestInfo { id, request: req, remote, has_body: false });
+                        break;
+                    }
                     let route = self.inner.opts.routes.get(&req.method, req.target.as_str()).cloned();
                     let handled = route.is_none();
                     let has_body = self.conn.body_pending();
@@ -344,6 +394,18 @@ impl Driver {
         slot.cmds.push_back(Cmd::Respond { status, headers, framing: Framing::None });
         slot.cmds.push_back(Cmd::End(Headers::new()));
         self.slots.push_back(slot);
+    }
+
+    /// Whether `req` is an Upgrade (RFC 9110 §7.8) or CONNECT request the server hands off.
+    fn wants_handoff(&self, req: &crate::Request) -> bool {
+        let opts = &self.inner.opts;
+        if req.method == "CONNECT" {
+            return opts.connect;
+        }
+        opts.upgrade
+            && req.version == crate::Version::Http11
+            && req.headers.contains("upgrade")
+            && req.headers.has_token("connection", "upgrade")
     }
 
     fn slot(&self, id: u64) -> Option<&Slot> {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use iocrate_net::tcp::{AcceptedSocket, ServerEvents, TcpServer};
+use iocrate_net::tcp::{AcceptedSocket, ConnGuard, ServerEvents, Sock, TcpServer};
 use iocrate_net::{ListenOptions, NetError, SocketAddress};
 use iocrate_tls::TlsTransport;
 
@@ -64,6 +64,11 @@ pub trait Handler: Send + Sync + 'static {
     fn on_drain(&self, id: u64) {
         let _ = id;
     }
+    /// An `Upgrade` or `CONNECT` request took its connection over (see
+    /// [`HttpServerOptions::upgrade`]). Dropping `up` closes the connection.
+    fn on_upgrade(&self, req: RequestInfo, up: Upgraded) {
+        let _ = (req, up);
+    }
     /// The server stopped accepting and every connection closed.
     fn on_close(&self) {}
 }
@@ -88,6 +93,25 @@ pub struct HttpServerOptions {
     pub compression: Option<Compression>,
     /// Response bytes queued per connection at which a write arms a drain notice.
     pub high_water_mark: usize,
+    /// Hand `Upgrade` requests (HTTP/1.1, `Connection: upgrade`, no body) to
+    /// [`Handler::on_upgrade`] with the raw connection, instead of to `on_request`.
+    /// Plain TCP only: over TLS they stay ordinary requests.
+    pub upgrade: bool,
+    /// Hand `CONNECT` requests to [`Handler::on_upgrade`] (else they are ordinary requests).
+    pub connect: bool,
+}
+
+/// A connection handed over by an `Upgrade` or `CONNECT` request: the application
+/// answers on the socket itself (`101 Switching Protocols`, `200 Connection
+/// Established`, or a refusal) and speaks the new protocol.
+#[derive(Debug)]
+pub struct Upgraded {
+    /// The socket.
+    pub sock: Sock,
+    /// Bytes the client sent after the request head (already the new protocol).
+    pub head: Bytes,
+    /// Frees the server's connection slot when dropped.
+    pub guard: ConnGuard,
 }
 
 /// Response compression, done on the connection's runtime thread.
@@ -138,6 +162,8 @@ impl Default for HttpServerOptions {
             tls: None,
             compression: None,
             high_water_mark: DRAIN_HIGH_WATER,
+            upgrade: false,
+            connect: false,
         }
     }
 }
@@ -161,11 +187,18 @@ impl ServerEvents for Events {
         let _ = sock.set_no_delay(inner.opts.no_delay);
         iocrate_runtime::spawn(async move {
             match inner.opts.tls.clone() {
-                None => conn::serve(sock, remote, inner).await,
+                None => {
+                    let handoff = inner.opts.upgrade || inner.opts.connect;
+                    if let Some(h) = conn::serve(sock, remote, inner.clone(), handoff).await {
+                        let up = Upgraded { sock: h.io, head: h.head, guard };
+                        inner.handler.on_upgrade(h.info, up);
+                        return;
+                    }
+                }
                 Some(tls) => {
                     // A failed handshake just closes (as Node's `tlsClientError` without a listener).
                     if let Ok(t) = TlsTransport::accept(sock, tls.config, tls.handshake_timeout).await {
-                        conn::serve(t, remote, inner).await;
+                        conn::serve(t, remote, inner, false).await;
                     }
                 }
             }
