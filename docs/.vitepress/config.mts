@@ -19,6 +19,7 @@ function guideSidebar(prefix: string, zh: boolean): DefaultTheme.SidebarItem[] {
         { text: '@iocrate/datagram', link: `${prefix}/modules/datagram` },
         { text: '@iocrate/tls', link: `${prefix}/modules/tls` },
         { text: '@iocrate/http', link: `${prefix}/modules/http` },
+        { text: '@iocrate/https', link: `${prefix}/modules/https` },
         { text: zh ? 'HTTP 安全' : 'HTTP security', link: `${prefix}/modules/http-security` },
       ],
     },

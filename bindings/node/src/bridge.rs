@@ -98,8 +98,9 @@ pub enum Payload {
     Error(ErrorInfo),
     /// A string of latin1 bytes (one JS string, no UTF-8 decoding).
     Latin1(Vec<u8>),
-    /// `[number, Buffer]`: a chunk belonging to a sub-id (an HTTP request, say).
-    IdBytes(f64, bytes::Bytes),
+    /// `[number, Buffer]`: a chunk belonging to a sub-id (an HTTP request, say), with the
+    /// read credit returned once JS has it.
+    IdBytes(f64, bytes::Bytes, Option<Credit>),
     Lazy(LazyValue),
 }
 
@@ -143,7 +144,7 @@ impl ToNapiValue for Batch {
                 }
                 Payload::Error(e) => arr.set(i + 2, e)?,
                 Payload::Latin1(b) => arr.set(i + 2, env.create_string_latin1(&b)?)?,
-                Payload::IdBytes(n, b) => {
+                Payload::IdBytes(n, b, credit) => {
                     let mut pair = env.create_array(2)?;
                     pair.set(0, n)?;
                     if b.len() <= COPY_MAX {
@@ -152,6 +153,7 @@ impl ToNapiValue for Batch {
                         pair.set(1, Buffer::from(Vec::from(b)))?;
                     }
                     arr.set(i + 2, pair)?;
+                    drop(credit);
                 }
                 Payload::Lazy(f) => {
                     let v = f(&env)?;

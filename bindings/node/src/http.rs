@@ -26,7 +26,7 @@ use iocrate_http::driver::{
     DRAIN_HIGH_WATER,
 };
 use iocrate_net::tcp::TcpConn;
-use iocrate_net::StreamOptions;
+use iocrate_net::{Credit, StreamOptions};
 use crate::stream::{Conn, StreamHandle};
 use iocrate_tls::config::server_config;
 use iocrate_http::compress::Coding;
@@ -96,8 +96,10 @@ impl Handler for JsHandler {
         self.sink.push(kind::HTTP_REQUEST, Payload::Latin1(s));
     }
 
-    fn on_body(&self, id: u64, chunk: Bytes) {
-        self.sink.push(kind::HTTP_BODY, Payload::IdBytes(id as f64, chunk));
+    fn on_body_credit(&self, id: u64, chunk: Bytes, credit: Credit) {
+        // The credit travels with the chunk and returns when JS has it, so the events
+        // queued for JS stay within the driver's window.
+        self.sink.push(kind::HTTP_BODY, Payload::IdBytes(id as f64, chunk, Some(credit)));
     }
 
     fn on_body_end(&self, id: u64, trailers: Headers) {

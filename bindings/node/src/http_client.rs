@@ -137,7 +137,7 @@ impl ResponseHandler for JsResponse {
     fn on_body(&self, chunk: Bytes) {
         match self.decode(&chunk, false) {
             Ok(d) if d.is_empty() => {}
-            Ok(d) => self.sink.push(kind::HTTP_BODY, Payload::IdBytes(self.id as f64, Bytes::from(d))),
+            Ok(d) => self.sink.push(kind::HTTP_BODY, Payload::IdBytes(self.id as f64, Bytes::from(d), None)),
             Err(e) => {
                 if let Some(h) = lock(&self.reqs).get(&self.id) {
                     h.abort();
@@ -149,7 +149,7 @@ impl ResponseHandler for JsResponse {
 
     fn on_end(&self, trailers: Headers) {
         match self.decode(&[], true) {
-            Ok(d) if !d.is_empty() => self.sink.push(kind::HTTP_BODY, Payload::IdBytes(self.id as f64, Bytes::from(d))),
+            Ok(d) if !d.is_empty() => self.sink.push(kind::HTTP_BODY, Payload::IdBytes(self.id as f64, Bytes::from(d), None)),
             Ok(_) => {}
             Err(e) => return self.error(e),
         }

@@ -9,7 +9,7 @@ import { runInNewContext } from 'node:vm'
 import * as zlib from 'node:zlib'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { Agent, ClientResponse, fetch, request } from '@iocrate/http'
-import { codeOf, freePort, nodeHttpServer, pattern, rawServer, readBody, rejection, sleep, waitFor, within, type NodeHttpPeer, type RawPeer } from './client-helpers.js'
+import { codeOf, freePort, root, nodeHttpServer, pattern, rawServer, readBody, rejection, sleep, waitFor, within, type NodeHttpPeer, type RawPeer } from './client-helpers.js'
 
 // A GC to call between memory samples (vitest runs without --expose-gc).
 v8.setFlagsFromString('--expose-gc')
@@ -590,6 +590,27 @@ describe('request() against node:http', () => {
   })
 
   it('an early 413 while a large upload is still streaming comes back as the response', async () => {
+    // The server answers at once and keeps draining the body (no close, so no RST race).
+    let drained = 0
+    const srv = await http((req, res) => {
+      res.writeHead(413, { 'content-length': '8' })
+      res.end('too big!')
+      req.on('data', (c: Buffer) => (drained += c.length))
+    })
+    let produced = 0
+    async function* gen(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < 160; i++) {
+        produced++
+        yield Buffer.alloc(64 * 1024, 2)
+      }
+    }
+    const res = await within(request(srv.origin, { agent: agent(), method: 'POST', body: gen() }), 20_000, 'early response')
+    expect(res.statusCode).toBe(413)
+    expect(await res.text()).toBe('too big!')
+    expect(produced).toBeGreaterThan(0)
+  })
+
+  it('an early 413 with Connection: close while uploading settles (response or connection error), never hangs', async () => {
     const srv = await http((_req, res) => {
       res.writeHead(413, { connection: 'close', 'content-length': '8' })
       res.end('too big!')
@@ -599,13 +620,14 @@ describe('request() against node:http', () => {
     }
     const r = await within(
       request(srv.origin, { agent: agent(), method: 'POST', body: gen() }).then(
-        async (res) => ({ status: res.statusCode, body: await res.text() }),
-        (e: Error & { code?: string }) => ({ status: 0, body: String(e.code) }),
+        async (res) => `${res.statusCode} ${await res.text()}`,
+        (e: Error & { code?: string }) => String(e.code),
       ),
       20_000,
-      'early response',
+      'early response with close',
     )
-    expect(r).toEqual({ status: 413, body: 'too big!' })
+    // The server's close may reset the connection before the 413 is read (a TCP race).
+    expect(['413 too big!', 'EPIPE', 'ECONNRESET']).toContain(r)
   })
 
   it('IPv6 literal hosts: http://[::1]:port', async () => {
@@ -637,6 +659,278 @@ describe('request() against node:http', () => {
     const res = await request(srv.origin, { agent: a })
     expect(res.httpVersion).toBe('1.0')
     expect(await res.text()).toBe('until-close')
+  })
+})
+
+describe('request edge cases', () => {
+  it('CR/LF in a header value is refused and never reaches the server', async () => {
+    const srv = await echoServer()
+    const a = agent()
+    const err = await rejection(request(srv.origin, { agent: a, headers: { 'x-evil': 'a\r\nInjected: 1' } }))
+    expect(err.code).toBe('ERR_INVALID_CHAR')
+    const err2 = await rejection(request(srv.origin, { agent: a, headers: { 'bad name': 'v' } }))
+    expect(err2.code).toBe('ERR_INVALID_HTTP_TOKEN')
+    await sleep(50)
+    expect(srv.connections).toBe(0)
+  })
+
+  it('an invalid method is refused: nothing is sent (no request smuggling through the method)', async () => {
+    let bytes = ''
+    const srv = await raw((s) => s.on('data', (d: Buffer) => (bytes += d.toString('latin1'))))
+    const a = agent()
+    for (const m of ['GET /x HTTP/1.1\r\n', 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\nGET', 'BAD METHOD', '']) {
+      const err = await within(rejection(request(srv.origin, { agent: a, method: m })), 10_000, 'invalid method')
+      expect(err.code).toBe('ERR_IOCRATE_HTTP_INVALID_REQUEST')
+    }
+    await sleep(50)
+    expect(bytes).toBe('')
+  })
+
+  it('an empty streamed body is sent as a chunked empty body', async () => {
+    const srv = await echoServer()
+    async function* none(): AsyncGenerator<Buffer> {}
+    const e = await (await request(srv.origin, { agent: agent(), method: 'POST', body: none() })).json<Echo>()
+    expect(e.length).toBe(0)
+    expect(e.headers['transfer-encoding']).toBe('chunked')
+  })
+
+  it('a streamed body whose source throws rejects with that error; the server sees an aborted request', async () => {
+    let aborted = false
+    const srv = await http((req) => {
+      req.on('error', () => {})
+      req.on('aborted', () => (aborted = true))
+      req.resume()
+    })
+    const boom = new Error('source failed')
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield Buffer.from('part')
+      await sleep(50)
+      throw boom
+    }
+    const err = await within(rejection(request(srv.origin, { agent: agent(), method: 'POST', body: failing() })), 20_000, 'failing upload')
+    expect(err).toBe(boom)
+    await within(waitFor(() => srv.closed === 1, 5000, 'server sees close'), 6000)
+    expect(aborted).toBe(true)
+  })
+
+  it('a streamed body shorter than its Content-Length fails instead of hanging', async () => {
+    let got = -1
+    const srv = await http(async (req, res) => {
+      req.on('error', () => {})
+      got = (await readBody(req).catch(() => Buffer.alloc(0))).length
+      res.end('unexpected')
+    })
+    const r = await within(
+      request(srv.origin, { agent: agent(), method: 'POST', body: Readable.from([Buffer.from('0123456789')]), headers: { 'content-length': '20' } }).then(
+        () => 'resolved',
+        (e: Error) => e,
+      ),
+      20_000,
+      'short body',
+    )
+    expect(r).toBeInstanceOf(Error)
+    expect((r as Error & { code?: string }).code).toBe('ERR_IOCRATE_HTTP_INVALID_REQUEST')
+    expect(got).not.toBe(20)
+  })
+
+  it('a streamed body longer than its Content-Length fails; the server gets at most the declared bytes', async () => {
+    const bodies: number[] = []
+    const srv = await http(async (req, res) => {
+      bodies.push((await readBody(req)).length)
+      res.end('ok')
+    })
+    const r = await within(
+      request(srv.origin, { agent: agent(), method: 'POST', body: Readable.from([Buffer.alloc(10, 1), Buffer.alloc(10, 2)]), headers: { 'content-length': '10' } }).then(
+        async (res) => `resolved ${res.statusCode} ${await res.text()}`,
+        (e: Error) => e,
+      ),
+      20_000,
+      'long body',
+    )
+    expect(r).toBeInstanceOf(Error)
+    expect((r as Error & { code?: string }).code).toBe('ERR_IOCRATE_HTTP_INVALID_REQUEST')
+    await sleep(100)
+    // The extra bytes never became a second request on the connection.
+    expect(bodies.every((n) => n <= 10)).toBe(true)
+    expect(bodies.length).toBeLessThanOrEqual(1)
+  })
+
+  /** A raw server: answers the first request on each connection (keep-alive), closes on the second unanswered. */
+  function flakyKeepAlive(): Promise<RawPeer> {
+    return raw((s) => {
+      let buf = ''
+      let n = 0
+      s.on('data', (d: Buffer) => {
+        buf += d.toString('latin1')
+        let i: number
+        while ((i = buf.indexOf('\r\n\r\n')) >= 0) {
+          const head = buf.slice(0, i)
+          const len = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0)
+          if (buf.length < i + 4 + len) return
+          buf = buf.slice(i + 4 + len)
+          if (++n === 1) s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${head.length}\r\n\r\n${head}`)
+          else {
+            s.destroy()
+            return
+          }
+        }
+      })
+    })
+  }
+
+  it('a reused connection closed before answering: an idempotent GET is retried on a fresh one', async () => {
+    const srv = await flakyKeepAlive()
+    const a = agent()
+    expect(await (await request(`${srv.origin}/1`, { agent: a })).text()).toMatch(/^GET \/1 /)
+    const second = await within(request(`${srv.origin}/2`, { agent: a }), 10_000, 'retried GET')
+    expect(await second.text()).toMatch(/^GET \/2 /)
+    expect(srv.connections).toBe(2)
+  })
+
+  it('a reused connection closed before answering: a POST is not retried (ECONNRESET)', async () => {
+    const srv = await flakyKeepAlive()
+    const a = agent()
+    expect(await (await request(`${srv.origin}/1`, { agent: a })).text()).toMatch(/^GET \/1 /)
+    const err = await within(rejection(request(`${srv.origin}/2`, { agent: a, method: 'POST', body: 'once' })), 10_000, 'POST')
+    expect(err.code).toBe('ECONNRESET')
+    expect(srv.connections).toBe(1)
+  })
+
+  /** A raw server answering `perConnection` requests on each connection, the last with Connection: close. */
+  function closingAfter(perConnection: number): Promise<RawPeer & { answered: () => number }> {
+    let answered = 0
+    return raw((s) => {
+      let buf = ''
+      let n = 0
+      s.on('data', (d: Buffer) => {
+        buf += d.toString('latin1')
+        let i: number
+        while ((i = buf.indexOf('\r\n\r\n')) >= 0 && !s.writableEnded) {
+          const path = buf.slice(0, i).split(' ')[1] as string
+          buf = buf.slice(i + 4)
+          answered++
+          const last = ++n === perConnection
+          // What was pipelined behind the last answer is dropped unprocessed, as RFC 9112 §9.6 requires.
+          s.write(`HTTP/1.1 200 OK\r\n${last ? 'Connection: close\r\n' : ''}Content-Length: ${path.length}\r\n\r\n${path}`)
+          if (last) s.end()
+        }
+      })
+    }).then((p) => Object.assign(p, { answered: () => answered }))
+  }
+
+  it('pipelining: GETs pipelined behind a Connection: close on a reused connection are retried', async () => {
+    const srv = await closingAfter(3)
+    const a = agent({ maxSockets: 1, pipelining: 2 })
+    const out = await within(Promise.all(Array.from({ length: 12 }, async (_, i) => (await request(`${srv.origin}/${i}`, { agent: a })).text())), 20_000, 'pipelined with close')
+    expect(out).toEqual(Array.from({ length: 12 }, (_, i) => `/${i}`))
+    expect(srv.answered()).toBe(12)
+  })
+
+  // BUG (Rust, crates/http/src/client/conn.rs `retryable`): a request pipelined behind a response
+  // carrying `Connection: close` fails with ECONNRESET "socket hang up" when the connection had
+  // not completed a response before that request was written (`f.reused` is false). The server's
+  // close guarantees the request was not processed, so it is safe to send it again on a new
+  // connection. Effect: pipelining against a server without keep-alive (HTTP/1.0-style,
+  // nginx `keepalive_timeout 0`) fails every request pipelined behind the first.
+  it.fails('pipelining: requests behind a Connection: close on a fresh connection go to a new connection', async () => {
+    // Each connection: wait until two request heads are in (so the second one was surely written
+    // before any response), answer the first with Connection: close, drop the second unprocessed.
+    let answered = 0
+    const srv = await raw((s) => {
+      let buf = ''
+      const heads: string[] = []
+      let done = false
+      const answer = (): void => {
+        if (done || heads.length === 0) return
+        done = true
+        answered++
+        const path = (heads[0] as string).split(' ')[1] as string
+        s.end(`HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: ${path.length}\r\n\r\n${path}`)
+      }
+      const t = setTimeout(answer, 1000)
+      s.on('close', () => clearTimeout(t))
+      s.on('data', (d: Buffer) => {
+        buf += d.toString('latin1')
+        let i: number
+        while ((i = buf.indexOf('\r\n\r\n')) >= 0) {
+          heads.push(buf.slice(0, i))
+          buf = buf.slice(i + 4)
+        }
+        if (heads.length >= 2) answer()
+      })
+    })
+    const a = agent({ maxSockets: 1, pipelining: 2 })
+    const out = await within(Promise.all(Array.from({ length: 4 }, async (_, i) => (await request(`${srv.origin}/${i}`, { agent: a })).text())), 30_000, 'pipelined with close')
+    expect(out).toEqual(['/0', '/1', '/2', '/3'])
+    expect(answered).toBe(4)
+  })
+
+  it('close() lets an in-flight request finish; destroy() aborts it', async () => {
+    const srv = await http((req, res) => setTimeout(() => res.end(`done ${req.url}`), 200))
+    const a = new Agent()
+    const p = request(`${srv.origin}/slow`, { agent: a })
+    await waitFor(() => srv.connections === 1)
+    a.close()
+    expect(await (await p).text()).toBe('done /slow')
+    await within(waitFor(() => srv.closed === 1, 5000, 'closed after the request'), 6000)
+    const b = new Agent()
+    const q = request(`${srv.origin}/slow2`, { agent: b })
+    await waitFor(() => srv.connections === 2)
+    b.destroy()
+    const err = await within(rejection(q), 10_000, 'destroyed request')
+    expect(err.code).toBe('ABORT_ERR')
+  })
+
+  it('maxFreeSockets: 1 keeps one idle connection after a burst', async () => {
+    const srv = await http((_req, res) => setTimeout(() => res.end('x'), 30))
+    const a = agent({ maxSockets: 4, maxFreeSockets: 1 })
+    await Promise.all(Array.from({ length: 4 }, async () => (await request(srv.origin, { agent: a })).text()))
+    expect(srv.connections).toBe(4)
+    await within(waitFor(() => srv.open.size === 1, 8000, 'idle connections trimmed to 1'), 9000)
+    await sleep(200)
+    expect(srv.open.size).toBe(1)
+  })
+
+  it('a response with both Transfer-Encoding: chunked and Content-Length is not misframed', async () => {
+    const bad = await raw((s) => {
+      s.on('data', () => s.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'))
+    })
+    const a = agent()
+    const out = await request(bad.origin, { agent: a }).then(
+      async (res) => await res.text(),
+      (e: Error & { code?: string }) => `error ${e.code}`,
+    )
+    // RFC 9112 §6.3: chunked wins (or the response is refused); never the first 3 bytes.
+    expect(['hello', 'error ERR_IOCRATE_HTTP_PARSE']).toContain(out)
+  })
+
+  it('a bad chunk size is a parse error', async () => {
+    const bad = await raw((s) => {
+      s.once('data', () => s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n'))
+    })
+    const res = await request(bad.origin, { agent: agent() })
+    expect((await rejection(res.text())).code).toBe('ERR_IOCRATE_HTTP_PARSE')
+  })
+
+  it('HEAD answered with Transfer-Encoding: chunked has no body and the connection stays in sync', async () => {
+    const srv = await raw((s) => {
+      let buf = ''
+      s.on('data', (d: Buffer) => {
+        buf += d.toString('latin1')
+        let i: number
+        while ((i = buf.indexOf('\r\n\r\n')) >= 0) {
+          const head = buf.slice(0, i)
+          buf = buf.slice(i + 4)
+          if (head.startsWith('HEAD')) s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n')
+          else s.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody')
+        }
+      })
+    })
+    const a = agent()
+    const h = await request(srv.origin, { agent: a, method: 'HEAD' })
+    expect((await within(h.buffer(), 10_000, 'HEAD body')).length).toBe(0)
+    expect(await within((await request(srv.origin, { agent: a })).text(), 10_000, 'GET after HEAD')).toBe('body')
+    expect(srv.connections).toBe(1)
   })
 })
 
@@ -844,6 +1138,11 @@ describe('fetch() against node:http', () => {
     })
     const err = await rejection((await request(srv.origin, { agent: agent(), decompress: true })).buffer())
     expect(err.code).toBe('ERR_IOCRATE_HTTP_DECOMPRESS')
+    // fetch: the head arrived, so fetch resolves; the body carries the error (it came in the same
+    // batch as the head, before fetch built its Response).
+    const r = await fetch(srv.origin, { agent: agent() })
+    expect(r.status).toBe(200)
+    expect((await rejection(r.text())).code).toBe('ERR_IOCRATE_HTTP_DECOMPRESS')
   })
 
   it('several Set-Cookie fields stay separate', async () => {
@@ -944,6 +1243,160 @@ describe('fetch() against node:http', () => {
   })
 })
 
+describe('documented details', () => {
+  it('Expect: 100-continue answered with a final status: the body is never sent', async () => {
+    let bodyBytes = 0
+    const srv = await http((req, res) => {
+      req.on('data', (c: Buffer) => (bodyBytes += c.length))
+      res.end('normal')
+    })
+    srv.server.on('checkContinue', (_req: nodeHttp.IncomingMessage, res: nodeHttp.ServerResponse) => {
+      res.writeHead(417, { connection: 'close' })
+      res.end('no thanks')
+    })
+    const res = await within(request(srv.origin, { agent: agent(), method: 'PUT', headers: { expect: '100-continue' }, body: Buffer.alloc(100_000, 1) }), 20_000, '417')
+    expect(res.statusCode).toBe(417)
+    expect(await res.text()).toBe('no thanks')
+    await sleep(100)
+    expect(bodyBytes).toBe(0)
+  })
+
+  it('Expect: 100-continue to a server that never sends 100: the body goes out after about a second', async () => {
+    const srv = await raw((s) => {
+      let buf = Buffer.alloc(0)
+      const t0 = Date.now()
+      s.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d])
+        const i = buf.indexOf('\r\n\r\n')
+        if (i >= 0 && buf.length >= i + 4 + 5) s.write(`HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n${String(Date.now() - t0).padStart(10, '0')}`)
+      })
+    })
+    const res = await within(request(srv.origin, { agent: agent(), method: 'POST', headers: { expect: '100-continue' }, body: 'hello' }), 20_000, 'continue timeout')
+    const waited = Number(await res.text())
+    expect(waited).toBeGreaterThanOrEqual(800)
+    expect(waited).toBeLessThan(10_000)
+  })
+
+  it('a decompression bomb fails with ERR_IOCRATE_HTTP_DECOMPRESS', async () => {
+    const bomb = zlib.brotliCompressSync(Buffer.alloc(64 * MiB), { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5 } })
+    expect(bomb.length).toBeLessThan(64 * 1024)
+    const srv = await http((_req, res) => {
+      res.writeHead(200, { 'content-encoding': 'br', 'content-length': String(bomb.length) })
+      res.end(bomb)
+    })
+    const r = await fetch(srv.origin, { agent: agent() })
+    expect(r.status).toBe(200)
+    const err = await rejection(r.arrayBuffer())
+    expect(((err as { cause?: { code?: string } }).cause?.code ?? err.code)).toBe('ERR_IOCRATE_HTTP_DECOMPRESS')
+  })
+
+  it('an unknown content coding is passed through untouched', async () => {
+    const srv = await http((_req, res) => {
+      res.writeHead(200, { 'content-encoding': 'x-custom', 'content-length': '6' })
+      res.end('rawraw')
+    })
+    const r = await fetch(srv.origin, { agent: agent() })
+    expect(r.headers.get('content-encoding')).toBe('x-custom')
+    expect(await r.text()).toBe('rawraw')
+  })
+
+  it('fetch sends only accept and accept-encoding by default; request() adds nothing', async () => {
+    const srv = await echoServer()
+    const f = (await (await fetch(srv.origin, { agent: agent() })).json()) as Echo
+    expect(Object.keys(f.headers).sort()).toEqual(['accept', 'accept-encoding', 'host'])
+    expect(f.headers.accept).toBe('*/*')
+    const r = await (await request(srv.origin, { agent: agent() })).json<Echo>()
+    expect(Object.keys(r.headers)).toEqual(['host'])
+  })
+
+  it('request() upper-cases the method; fetch treats a lower-case head as HEAD', async () => {
+    const srv = await http((req, res) => {
+      res.setHeader('x-method', req.method ?? '')
+      res.end(req.method === 'HEAD' ? undefined : 'body')
+    })
+    const a = agent()
+    const r = await request(srv.origin, { agent: a, method: 'patch' })
+    expect(r.headers['x-method']).toBe('PATCH')
+    await r.text()
+    const h = await fetch(srv.origin, { agent: a, method: 'head' })
+    expect(h.headers.get('x-method')).toBe('HEAD')
+    expect(h.body).toBeNull()
+  })
+
+  it('fetch: a network error rejects with the error and its code (documented difference)', async () => {
+    const port = await freePort()
+    const err = await rejection(fetch(`http://127.0.0.1:${port}/`, { agent: agent() }))
+    expect(err.code).toBe('ECONNREFUSED')
+  })
+
+  it('fetch: an abort while reading the body errors the body stream', async () => {
+    const srv = await http((_req, res) => {
+      res.writeHead(200)
+      res.write('first')
+    })
+    const ac = new AbortController()
+    const r = await fetch(srv.origin, { agent: agent(), signal: ac.signal })
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader()
+    expect(Buffer.from((await reader.read()).value ?? []).toString()).toBe('first')
+    ac.abort()
+    const err = await within(rejection(reader.read()), 10_000, 'body read after abort')
+    expect(err.name).toBe('AbortError')
+    await within(waitFor(() => srv.closed === 1, 5000, 'server sees close'), 6000)
+  })
+
+  it('fetch: AbortSignal.timeout rejects with a TimeoutError', async () => {
+    const srv = await http(() => {})
+    const err = await rejection(fetch(srv.origin, { agent: agent(), signal: AbortSignal.timeout(200) }))
+    expect(err.name).toBe('TimeoutError')
+  })
+
+  it('fetch: 301/302 turn a POST into a GET; 307 keeps it', async () => {
+    const srv = await http(async (req, res) => {
+      const body = (await readBody(req)).toString()
+      if (req.url === '/301') res.writeHead(301, { location: '/end' }).end()
+      else if (req.url === '/307') res.writeHead(307, { location: '/end' }).end()
+      else res.end(`${req.method} ${body}`)
+    })
+    const a = agent()
+    expect(await (await fetch(`${srv.origin}/301`, { agent: a, method: 'POST', body: 'data' })).text()).toBe('GET ')
+    expect(await (await fetch(`${srv.origin}/307`, { agent: a, method: 'POST', body: 'data' })).text()).toBe('POST data')
+  })
+})
+
+describe('process lifetime', () => {
+  it('idle pooled connections do not keep the process alive (global agent and an own Agent)', async () => {
+    const srv = await http((_req, res) => res.end('alive'))
+    const { spawn } = await import('node:child_process')
+    const script = `
+      import { Agent, request } from '@iocrate/http'
+      const r1 = await request(process.argv[1])
+      const r2 = await request(process.argv[1], { agent: new Agent({ keepAliveTimeout: 60000 }) })
+      console.log(await r1.text(), await r2.text())
+    `
+    const out = await new Promise<{ code: number | null; out: string; lingered: number }>((res) => {
+      const c = spawn(process.execPath, ['--input-type=module', '-e', script, srv.origin], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+      let o = ''
+      let printed = 0
+      c.stdout.on('data', (d: Buffer) => {
+        o += d.toString()
+        printed ||= Date.now()
+      })
+      c.stderr.on('data', (d: Buffer) => (o += d.toString()))
+      const t = setTimeout(() => c.kill('SIGKILL'), 30_000)
+      c.on('close', (code) => {
+        clearTimeout(t)
+        res({ code, out: o, lingered: Date.now() - (printed || Date.now()) })
+      })
+    })
+    expect(out.out.trim()).toBe('alive alive')
+    expect(out.code).toBe(0)
+    // From its last output to its exit: well under the pools' idle timeouts (4 s and 60 s),
+    // so the idle sockets did not hold the process.
+    expect(out.lingered).toBeLessThan(2500)
+    expect(srv.connections).toBe(2)
+  })
+})
+
 describe('malformed responses from a raw node:net server', () => {
   it('duplicate differing Content-Length: ERR_IOCRATE_HTTP_PARSE, and the agent still works afterwards', async () => {
     const bad = await raw((s) => {
@@ -973,8 +1426,11 @@ describe('malformed responses from a raw node:net server', () => {
     const res = await request(bad.origin, { agent: agent() })
     expect(res.statusCode).toBe(200)
     const err = await rejection(res.text())
-    expect(err).toBeInstanceOf(Error)
+    expect(err.code).toBe('ECONNRESET')
     expect(res.complete).toBe(false)
+    const f = await fetch(bad.origin, { agent: agent() })
+    expect(f.status).toBe(200)
+    expect((await rejection(f.text())).code).toBe('ECONNRESET')
   })
 
   it('a response head above maxHeaderSize is refused', async () => {
@@ -982,7 +1438,15 @@ describe('malformed responses from a raw node:net server', () => {
       s.once('data', () => s.write(`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(8000)}\r\nContent-Length: 0\r\n\r\n`))
     })
     const err = await rejection(request(bad.origin, { agent: agent({ maxHeaderSize: 4096 }) }))
-    expect(codeOf(err)).toMatch(/^ERR_IOCRATE_HTTP_/)
+    expect(codeOf(err)).toBe('ERR_IOCRATE_HTTP_PARSE')
+  })
+
+  it('more than 100 response header fields are refused', async () => {
+    const many = Array.from({ length: 150 }, (_, i) => `X-H${i}: ${i}\r\n`).join('')
+    const bad = await raw((s) => {
+      s.once('data', () => s.write(`HTTP/1.1 200 OK\r\n${many}Content-Length: 0\r\n\r\n`))
+    })
+    expect((await rejection(request(bad.origin, { agent: agent() }))).code).toBe('ERR_IOCRATE_HTTP_PARSE')
   })
 })
 
@@ -1030,6 +1494,15 @@ describe('CONNECT proxy', () => {
     const err = await rejection(request('http://127.0.0.1:9/x', { agent: a }))
     expect(err).toBeInstanceOf(Error)
     expect(err.code).toBeTruthy()
+  })
+
+  it('connectTimeout covers the proxy answering CONNECT: ETIMEDOUT', async () => {
+    const silent = await raw(() => {}) // accepts, never answers
+    const a = agent({ proxy: silent.origin, connectTimeout: 300 })
+    const t0 = Date.now()
+    const err = await within(rejection(request('http://127.0.0.1:9/x', { agent: a })), 15_000, 'connect timeout')
+    expect(err.code).toBe('ETIMEDOUT')
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250)
   })
 
   it('a non-http proxy URL is refused', () => {

@@ -178,7 +178,9 @@ describe('node:http client → our server', () => {
       rssPeak = Math.max(rssPeak, process.memoryUsage().rss)
       maxAhead = Math.max(maxAhead, sent - consumed)
     }, 20)
-    const block = pattern(CHUNK, 3)
+    // Distinct blocks, never changed once written (a buffer handed to write() must not be
+    // modified until it is flushed): a ring far larger than what can be queued.
+    const ring = Array.from({ length: 16 }, (_, k) => pattern(CHUNK, 3 + k))
     const clientHash = createHash('sha256')
     try {
       const r = await new Promise<string>((resolve, reject) => {
@@ -191,7 +193,7 @@ describe('node:http client → our server', () => {
         let i = 0
         const pump = (): void => {
           while (sent < SIZE) {
-            block.writeUInt32LE(i++, 0)
+            const block = ring[i++ % ring.length]!
             clientHash.update(block)
             sent += CHUNK
             if (sent >= SIZE) {
@@ -215,14 +217,12 @@ describe('node:http client → our server', () => {
     // socket buffers and queues, far below the 49 MiB still to go.
     expect(pausedAhead).toBeGreaterThanOrEqual(0)
     expect(pausedAhead, `max ahead during the upload: ${maxAhead}`).toBeLessThan(24 * 1024 * 1024)
-    expect(rssPeak - rss0).toBeLessThan(150 * 1024 * 1024)
+    expect(rssPeak - rss0, `RSS growth; pausedAhead ${pausedAhead}, maxAhead ${maxAhead}`).toBeLessThan(150 * 1024 * 1024)
   }, 90_000)
 
-  // KNOWN BUG (Rust binding/driver): body backpressure is only requested by JS after
-  // `push()` returns false, and the driver keeps reading and queueing HTTP_BODY events to
-  // JS meanwhile, with no cap on bytes in flight. While the JS thread is busy, the whole
-  // upload is read into memory. Remove `.fails` once the driver bounds in-flight body bytes.
-  it.fails('request-body backpressure holds while the JS thread is blocked (bytes in flight to JS are bounded)', async () => {
+  // The driver bounds request-body bytes in flight to JS (a 1 MiB credit window), so a
+  // blocked JS thread holds the sender back instead of the upload piling up in memory.
+  it('request-body backpressure holds while the JS thread is blocked (bytes in flight to JS are bounded)', async () => {
     const SIZE = 50 * 1024 * 1024
     const file = join(mkdtempSync(join(tmpdir(), 'iocrate-http-bp-')), 'up.bin')
     writeFileSync(file, pattern(SIZE, 21))
@@ -257,7 +257,7 @@ describe('node:http client → our server', () => {
     const serverHash = createHash('sha256')
     const server = createServer((_req, res) => {
       res.setHeader('content-type', 'application/octet-stream')
-      const block = pattern(CHUNK, 9)
+      const ring = Array.from({ length: 16 }, (_, k) => pattern(CHUNK, 9 + k))
       let sent = 0
       let i = 0
       res.on('drain', () => {
@@ -266,7 +266,7 @@ describe('node:http client → our server', () => {
       })
       const pump = (): void => {
         while (sent < SIZE) {
-          block.writeUInt32LE(i++, 0)
+          const block = ring[i++ % ring.length]!
           serverHash.update(block)
           sent += CHUNK
           if (sent >= SIZE) {
@@ -506,5 +506,196 @@ describe('node:http client → our server', () => {
     expect(await within(body, 10_000, 'body')).toBe('late body')
     await sleep(50)
     expect(events).toEqual(['headersSent=true', 'ended=true', 'finish', 'close'])
+  })
+})
+
+describe('response framing on the wire (raw sockets, a second pipelined request checks the framing)', () => {
+  const NEXT = 'GET /next HTTP/1.1\r\nHost: x\r\n\r\n'
+  async function framed(handler: (req: IncomingMessage, res: ServerResponse) => void, first: string, methods = ['GET', 'GET']) {
+    const server = createServer({ onError: () => {} }, (req, res) => (req.url === '/next' ? res.end('next ok') : handler(req, res)))
+    const port = await start(server)
+    const r = await raw(port, first + NEXT, { waitMs: 3000, until: (s) => s.includes('next ok') })
+    return { r, rs: parseResponses(r.data, methods) }
+  }
+  const GET = 'GET /x HTTP/1.1\r\nHost: x\r\n\r\n'
+
+  it('a body written for 204/304 is dropped; framing stays intact', async () => {
+    const a = await framed((_q, res) => res.writeHead(204).end('must not appear'), GET)
+    expect(a.rs.map((x) => x.status)).toEqual([204, 200])
+    expect(a.r.text).not.toContain('must not appear')
+    const b = await framed((_q, res) => {
+      res.writeHead(304)
+      res.write('x')
+      res.end()
+    }, GET)
+    expect(b.rs.map((x) => x.status)).toEqual([304, 200])
+    expect(b.rs[1]!.body.toString()).toBe('next ok')
+  })
+
+  it('HEAD with a streamed response: no chunk bytes on the wire', async () => {
+    const { r, rs } = await framed((_q, res) => {
+      res.write('abc')
+      res.end('def')
+    }, 'HEAD /x HTTP/1.1\r\nHost: x\r\n\r\n', ['HEAD', 'GET'])
+    expect(rs.map((x) => x.status)).toEqual([200, 200])
+    expect(rs[1]!.body.toString()).toBe('next ok')
+    expect(r.text).not.toContain('abc')
+  })
+
+  it('Content-Length counts bytes (UTF-8 and latin1 encodings)', async () => {
+    const u = await framed((_q, res) => res.end('✓✓'), GET)
+    expect(u.rs[0]!.headers['content-length']).toEqual(['6'])
+    expect(u.rs[0]!.body.toString('utf8')).toBe('✓✓')
+    const l = await framed((_q, res) => res.end('café', 'latin1'), GET)
+    expect(l.rs[0]!.headers['content-length']).toEqual(['4'])
+    expect(l.rs[0]!.body.toString('latin1')).toBe('café')
+    expect(l.rs[1]!.body.toString()).toBe('next ok')
+  })
+
+  it('empty writes do not end a chunked body early', async () => {
+    const { rs } = await framed((_q, res) => {
+      res.write('')
+      res.write('abc')
+      res.write(Buffer.alloc(0))
+      res.end('z')
+    }, GET)
+    expect(rs[0]!.chunked).toBe(true)
+    expect(rs[0]!.body.toString()).toBe('abcz')
+    expect(rs[1]!.body.toString()).toBe('next ok')
+  })
+
+  it('a Content-Length set by the handler frames a streamed body; a mismatch closes the connection instead of desyncing it', async () => {
+    const ok = await framed((_q, res) => {
+      res.setHeader('Content-Length', 6)
+      res.write('abc')
+      res.end('def')
+    }, GET)
+    expect(ok.rs[0]!.chunked).toBe(false)
+    expect(ok.rs[0]!.body.toString()).toBe('abcdef')
+    expect(ok.rs[1]!.body.toString()).toBe('next ok')
+    const bad = await framed((_q, res) => res.writeHead(200, { 'Content-Length': 2 }).end('too long'), GET)
+    // Never more bytes than declared, and the next request is not answered on a broken stream.
+    expect(bad.r.text).not.toContain('o long')
+    expect(bad.r.text).not.toContain('next ok')
+    expect(bad.r.closed).toBe(true)
+  })
+
+  it('Connection: close from the handler closes after the response; HTTP/1.0 keep-alive is honoured', async () => {
+    const closing = createServer((_q, res) => {
+      res.setHeader('Connection', 'close')
+      res.end('bye')
+    })
+    const cport = await start(closing)
+    for (let i = 0; i < 20; i++) {
+      const c = await raw(cport, GET)
+      expect(parseResponses(c.data).map((x) => x.body.toString())).toEqual(['bye'])
+      expect(c.closed).toBe(true)
+    }
+    const server = createServer((req, res) => res.end(`${req.url} ${req.httpVersion}`))
+    const port = await start(server)
+    const r = await raw(port, 'GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n\r\n')
+    const rs = parseResponses(r.data)
+    expect(rs.map((x) => x.body.toString())).toEqual(['/a 1.0', '/b 1.0'])
+    expect(rs[0]!.headers.connection?.[0]?.toLowerCase()).toBe('keep-alive')
+    expect(r.closed).toBe(true)
+  })
+
+  // KNOWN BUG (Rust driver): when a handler answers a request with `Connection: close` while
+  // a later pipelined request was already read (and answered first), NOTHING is written:
+  // the connection closes with zero bytes, losing both responses. Deterministic when the
+  // later response is ready first (as here); ~10% of the time when answered in order.
+  // Expected: response 1 (with Connection: close), then the close; response 2 dropped.
+  it.fails('pipelined: a Connection: close response to request 1 still goes out when request 2 was answered first', async () => {
+    const server = createServer(async (req, res) => {
+      if (req.url === '/1') {
+        await sleep(30)
+        res.setHeader('Connection', 'close')
+        res.end('one')
+      } else res.end('two')
+    })
+    const port = await start(server)
+    const r = await raw(port, 'GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n', { waitMs: 5000 })
+    expect(r.closed).toBe(true)
+    expect(parseResponses(r.data).map((x) => x.body.toString())).toEqual(['one'])
+  })
+
+  it('an absolute-form request target is passed through as sent', async () => {
+    const { rs } = await framed((req, res) => res.end(req.url), 'GET http://example.test/abs?q=1 HTTP/1.1\r\nHost: example.test\r\n\r\n')
+    expect(rs[0]!.body.toString()).toBe('http://example.test/abs?q=1')
+  })
+})
+
+describe('streams', () => {
+  it('readable.pipe(res), pipeline(file, res) and an echo with req.pipe(res) / pipeline(req, res)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iocrate-http-pipe-'))
+    const file = join(dir, 'f.bin')
+    const data = pattern(3_000_000, 17)
+    writeFileSync(file, data)
+    const resolved: string[] = []
+    const server = createServer(async (req, res) => {
+      const { createReadStream } = await import('node:fs')
+      const { pipeline } = await import('node:stream/promises')
+      if (req.url === '/pipe') createReadStream(file).pipe(res)
+      else if (req.url === '/pipeline') {
+        await pipeline(createReadStream(file), res)
+        resolved.push('file')
+      } else if (req.url === '/echo') req.pipe(res)
+      else {
+        await pipeline(req, res)
+        resolved.push('echo')
+      }
+    })
+    const port = await start(server)
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+    for (const p of ['/pipe', '/pipeline']) {
+      const r = await request(port, { path: p })
+      expect(r.body.length, p).toBe(data.length)
+      expect(sha(r.body), p).toBe(sha(data))
+    }
+    const up = pattern(10_000_000, 19)
+    for (const p of ['/echo', '/echo-pipeline']) {
+      const r = await request(port, { path: p, method: 'POST', body: up })
+      expect(r.body.length, p).toBe(up.length)
+      expect(sha(r.body), p).toBe(sha(up))
+    }
+    expect(resolved).toEqual(['file', 'echo'])
+    rmSync(dir, { recursive: true, force: true })
+  }, 60_000)
+
+  it("a client leaving mid-download: res emits 'close' (not 'finish'), writes then return false without throwing", async () => {
+    const events: string[] = []
+    let done!: () => void
+    const closed = new Promise<void>((r) => (done = r))
+    const writes: boolean[] = []
+    const server = createServer((_req, res) => {
+      res.on('finish', () => events.push('finish'))
+      res.on('close', () => {
+        events.push('close')
+        // Writing after the connection went away is harmless.
+        writes.push(res.write('late'))
+        writes.push(res.writable)
+        done()
+      })
+      const block = Buffer.alloc(64 * 1024, 1)
+      const pump = (): void => {
+        while (res.writable && res.write(block));
+        if (res.writable) res.once('drain', pump)
+      }
+      pump()
+    })
+    const port = await start(server)
+    await new Promise<void>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, agent: false }, (res) => {
+          res.once('data', () => {
+            res.destroy()
+            resolve()
+          })
+        })
+        .on('error', reject)
+    })
+    await within(closed, 10_000, "res 'close'")
+    expect(events).toEqual(['close'])
+    expect(writes).toEqual([false, false])
   })
 })

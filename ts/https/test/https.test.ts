@@ -177,6 +177,28 @@ describe('our https server against curl, node:https and openssl', () => {
     expect(c.err).toMatch(/subject: .*CN=a\.sni\.test/)
   })
 
+  it('SNI: an unknown name or no SNI at all fails that handshake only', async () => {
+    const { port } = await start(
+      { sni: { 'a.sni.test': { cert: pem('sni-a.pem'), key: pem('sni-a.key') } } },
+      (_req, res) => res.end('sni ok'),
+    )
+    const unknown = await rejection(peerCert(port, 'c.sni.test'))
+    expect(unknown).toBeInstanceOf(Error)
+    const none = await rejection(
+      new Promise((res, rej) => {
+        // An IP as servername: node sends no SNI.
+        const s = nodeTls.connect({ host: '127.0.0.1', port, ca: pem('ca.pem'), checkServerIdentity: () => undefined }, () => {
+          res(s.getPeerCertificate().subject?.CN)
+          s.end()
+        })
+        s.on('error', rej)
+      }),
+    )
+    expect(none).toBeInstanceOf(Error)
+    const ok = await nodeGet({ port, servername: 'a.sni.test', ca: pem('ca.pem'), path: '/' })
+    expect(ok.body).toBe('sni ok')
+  })
+
   it('handlers see req.socket.encrypted === true; fetch-style handlers see an https:// URL', async () => {
     let url = ''
     const { port } = await start({ ...serverCert(), fetch: (r) => ((url = r.url), new Response(`fetch saw ${new URL(r.url).protocol}`)) })
@@ -260,6 +282,64 @@ describe('our client over https', () => {
     }
   })
 
+  it('big bodies both ways over TLS: 8 MiB upload and download, byte-exact', async () => {
+    const { createHash } = await import('node:crypto')
+    const up = Buffer.alloc(8 * 1024 * 1024)
+    for (let i = 0; i < up.length; i += 4) up.writeUInt32LE((i * 2654435761) >>> 0, i)
+    const { port } = await start(serverCert(), (req, res) => {
+      const h = createHash('sha256')
+      let n = 0
+      req.on('data', (c: Buffer) => {
+        h.update(c)
+        n += c.length
+      })
+      req.on('end', () => {
+        res.setHeader('x-sha', h.digest('hex'))
+        res.setHeader('x-len', String(n))
+        res.end(up)
+      })
+    })
+    const a = new Agent({ ca: pem('ca.pem') })
+    closers.push(() => a.destroy())
+    async function* chunks(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < up.length; i += 300_000) yield up.subarray(i, Math.min(up.length, i + 300_000))
+    }
+    const r = await request(`https://localhost:${port}/big`, { agent: a, method: 'PUT', body: chunks() })
+    expect(r.headers['x-len']).toBe(String(up.length))
+    expect(r.headers['x-sha']).toBe(createHash('sha256').update(up).digest('hex'))
+    const down = await r.buffer()
+    expect(down.length).toBe(up.length)
+    expect(down.equals(up)).toBe(true)
+  })
+
+  it('our client offers ALPN http/1.1 and no SNI for an IP literal', async () => {
+    const seen: { alpn: string | false | null; sni: string | false }[] = []
+    const srv = nodeHttps.createServer({ cert: pem('server.pem'), key: pem('server.key'), ALPNProtocols: ['http/1.1'] }, (req, res) => {
+      const s = req.socket as nodeTls.TLSSocket & { servername?: string | false }
+      seen.push({ alpn: s.alpnProtocol, sni: s.servername ?? false })
+      res.end('ok')
+    })
+    srv.listen(0, '127.0.0.1')
+    await once(srv, 'listening')
+    closers.push(
+      () =>
+        new Promise<void>((r) => {
+          srv.closeAllConnections()
+          srv.close(() => r())
+        }),
+    )
+    const port = (srv.address() as nodeNet.AddressInfo).port
+    const a = new Agent({ ca: pem('ca.pem') })
+    closers.push(() => a.destroy())
+    await (await request(`https://localhost:${port}/`, { agent: a })).text()
+    const b = new Agent({ ca: pem('ca.pem') })
+    closers.push(() => b.destroy())
+    await (await request(`https://127.0.0.1:${port}/`, { agent: b })).text()
+    expect(seen[0]).toEqual({ alpn: 'http/1.1', sni: 'localhost' })
+    expect(seen[1]?.alpn).toBe('http/1.1')
+    expect(seen[1]?.sni).toBe(false)
+  })
+
   it('without the CA: ERR_IOCRATE_TLS_CERT_UNTRUSTED', async () => {
     const { port } = await describer()
     const a = new Agent()
@@ -311,7 +391,7 @@ describe('our client over https', () => {
     const a = new Agent({ ca: pem('ca.pem') })
     closers.push(() => a.destroy())
     const err = await rejection(request(`https://localhost:${port}/`, { agent: a }))
-    expect(err.code).toMatch(/^ERR_IOCRATE_TLS_CERT_(EXPIRED|UNTRUSTED)$/)
+    expect(err.code).toBe('ERR_IOCRATE_TLS_CERT_EXPIRED')
   })
 
   it('dangerouslyDisableCertificateVerification: true accepts an untrusted certificate', async () => {
@@ -334,9 +414,23 @@ describe('our client over https', () => {
     closers.push(() => without.destroy())
     const err = await rejection(request(`https://localhost:${port}/`, { agent: without }))
     expect(err).toBeInstanceOf(Error)
+    expect(err.message).toMatch(/certificate_required/)
     // node:https presenting the client certificate is accepted too.
     const ok = await nodeGet({ port, ca: pem('ca.pem'), cert: pem('client.pem'), key: pem('client.key'), servername: 'localhost' })
     expect(ok.body).toBe('mtls ok')
+  })
+
+  // BUG (Rust, crates/http/src/client/conn.rs: read errors go through `NetError::io`): with TLS 1.3
+  // the server's certificate_required alert arrives after the client's handshake, on the first
+  // read, and the client reports it as code 'EIO' (message "read EIO: handshake
+  // ERR_IOCRATE_TLS_ALERT: the peer sent the TLS alert certificate_required") instead of the
+  // ERR_IOCRATE_TLS_ALERT that @iocrate/tls reports for the same alert.
+  it.fails('a refused client certificate is reported as ERR_IOCRATE_TLS_ALERT', async () => {
+    const { port } = await start({ ...serverCert(), ca: pem('ca.pem'), requestCert: true }, (_req, res) => res.end('mtls ok'))
+    const without = new Agent({ ca: pem('ca.pem') })
+    closers.push(() => without.destroy())
+    const err = await rejection(request(`https://localhost:${port}/`, { agent: without }))
+    expect(['ERR_IOCRATE_TLS_ALERT', 'ECONNRESET']).toContain(err.code)
   })
 
   it('https through a CONNECT proxy', async () => {

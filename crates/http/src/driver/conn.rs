@@ -39,7 +39,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use iocrate_net::{SocketAddress, Transport};
+use iocrate_net::{ReadFlow, SocketAddress, Transport};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::time::Instant;
 
@@ -51,6 +51,8 @@ use crate::{Connection, Event, Framing, Headers, Response, Server};
 
 /// Stop reading while this many response bytes wait for the socket.
 const OUT_HIGH_WATER: usize = 1 << 20;
+/// Request-body bytes in flight to the handler at most (see `Driver::flow`).
+const BODY_WINDOW: usize = 1 << 20;
 /// Scratch read size.
 const READ_SIZE: usize = 64 * 1024;
 /// How long a closing connection keeps draining input after shutting down its write side.
@@ -109,6 +111,9 @@ struct Driver {
     body_paused: Option<u64>,
     tx: UnboundedSender<(u64, Cmd)>,
     shared: Arc<ConnShared>,
+    /// Request-body bytes handed to the handler and not yet consumed: reading stops at
+    /// [`BODY_WINDOW`], so a slow consumer holds the sender back.
+    flow: Arc<ReadFlow>,
     /// Whether an Upgrade/CONNECT request may take the connection over (plain TCP only).
     can_handoff: bool,
     /// The Upgrade/CONNECT request taking the connection over, once earlier responses are out.
@@ -159,6 +164,7 @@ pub(crate) async fn serve<T: Transport>(
         shared,
         can_handoff,
         handoff: None,
+        flow: ReadFlow::new(BODY_WINDOW),
     };
     let exit = d.run(&sock, &mut rx, &mut closing).await;
     // Every exchange the application still holds is dead now: the ones awaiting their
@@ -224,9 +230,11 @@ impl Driver {
             let read_closed = self.conn.must_close() || self.conn.is_read_closed();
             let paused = self.body_paused.is_some() && self.body_paused == self.reading;
             // Bytes after a handed-off request belong to the new protocol: leave them unread.
+            let window_full = !self.flow.may_read();
             let want_read = !done
                 && !self.eof
                 && !paused
+                && !window_full
                 && self.handoff.is_none()
                 && pending < OUT_HIGH_WATER
                 && (!read_closed || self.reading.is_some());
@@ -248,6 +256,7 @@ impl Driver {
                         self.route_cmd(id, cmd);
                     }
                 }
+                _ = self.flow.ready(), if window_full && !done => {}
                 _ = sleep_until(deadline) => return Exit::Graceful,
                 r = closing.changed(), if !shutting_down => {
                     if r.is_err() {
@@ -345,7 +354,8 @@ impl Driver {
                 Event::Data(chunk) => {
                     if let Some(id) = self.reading {
                         if self.slot(id).is_some_and(|s| s.route.is_none()) {
-                            self.inner.handler.on_body(id, chunk);
+                            let credit = self.flow.take(chunk.len());
+                            self.inner.handler.on_body_credit(id, chunk, credit);
                         }
                     }
                 }

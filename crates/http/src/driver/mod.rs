@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use iocrate_net::tcp::{AcceptedSocket, ConnGuard, ServerEvents, Sock, TcpServer};
-use iocrate_net::{ListenOptions, NetError, SocketAddress};
+use iocrate_net::{Credit, ListenOptions, NetError, SocketAddress};
 use iocrate_tls::TlsTransport;
 
 pub use exchange::{ConnectionClosed, Exchange, DRAIN_HIGH_WATER};
@@ -49,6 +49,15 @@ pub trait Handler: Send + Sync + 'static {
     /// A chunk of the body of request `id`.
     fn on_body(&self, id: u64, chunk: Bytes) {
         let _ = (id, chunk);
+    }
+    /// A body chunk with its flow-control credit: the driver stops reading request bodies
+    /// while more than a window's worth of credits are held. The default drops the credit
+    /// at once (no flow control beyond the handler's own) and calls [`Handler::on_body`];
+    /// an implementation that queues the chunk elsewhere (another thread, JS) keeps the
+    /// credit until the chunk is consumed.
+    fn on_body_credit(&self, id: u64, chunk: Bytes, credit: Credit) {
+        drop(credit);
+        self.on_body(id, chunk);
     }
     /// The body of request `id` is complete, with its trailers (usually empty).
     fn on_body_end(&self, id: u64, trailers: Headers) {

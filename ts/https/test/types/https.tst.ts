@@ -1,6 +1,6 @@
 import { expect, test } from 'tstyche'
 import type { EventEmitter } from 'node:events'
-import { Server as HttpServer, type IncomingMessage as HttpIncomingMessage } from '@iocrate/http'
+import { Server as HttpServer, type IncomingMessage as HttpIncomingMessage, type RequestListener as HttpRequestListener, type ServerResponse as HttpServerResponse } from '@iocrate/http'
 import { IncomingMessage, Server, ServerResponse, createServer, type RequestListener, type ServerOptions } from '@iocrate/https'
 
 test('createServer returns an https Server, which is the http Server over TLS', () => {
@@ -40,5 +40,7 @@ test('TLS options: cert/key, sni, ca, requestCert next to the http options', () 
 })
 
 test('RequestListener is the http one', () => {
-  expect<RequestListener>().type.toBe<(req: IncomingMessage, res: ServerResponse) => void | Promise<void>>()
+  expect<RequestListener>().type.toBe<HttpRequestListener>()
+  expect<ServerResponse>().type.toBe<HttpServerResponse>()
+  expect<(req: IncomingMessage, res: ServerResponse) => void>().type.toBeAssignableTo<RequestListener>()
 })
