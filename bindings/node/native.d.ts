@@ -68,6 +68,8 @@ export declare class HttpServerHandle {
    * SERVER_CLOSE follows once every connection has closed.
    */
   close(): void
+  /** Closes every connection now, cutting off requests in flight. */
+  closeAllConnections(): void
   /**
    * Sends the response head, and with `end` the whole response. `fields` is
    * `name\0value\0…`; a `Content-Length` there fixes the length, `Transfer-Encoding:

@@ -20,18 +20,18 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::stream::{Conn, StreamHandle};
 use bytes::Bytes;
+use iocrate_http::compress::Coding;
+use iocrate_http::driver::Compression;
 use iocrate_http::driver::{
     Exchange, Handler, HttpServer, HttpServerOptions, RequestInfo, Routes, StaticResponse, TlsAccept, Upgraded,
     DRAIN_HIGH_WATER,
 };
+use iocrate_http::{Framing, Headers, Limits, Version};
 use iocrate_net::tcp::TcpConn;
 use iocrate_net::{Credit, StreamOptions};
-use crate::stream::{Conn, StreamHandle};
 use iocrate_tls::config::server_config;
-use iocrate_http::compress::Coding;
-use iocrate_http::driver::Compression;
-use iocrate_http::{Framing, Headers, Limits, Version};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -438,6 +438,12 @@ impl HttpServerHandle {
     #[napi]
     pub fn close(&self) {
         self.server.close();
+    }
+
+    /// Closes every connection now, cutting off requests in flight.
+    #[napi]
+    pub fn close_all_connections(&self) {
+        self.server.close_all_connections();
     }
 
     /// Sends the response head, and with `end` the whole response. `fields` is

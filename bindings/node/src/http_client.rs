@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,6 +26,7 @@ use napi_derive::napi;
 
 use crate::bridge::{kind, Bridge, Payload, Sink};
 use crate::error::ErrorInfo;
+use iocrate_net::Credit;
 
 type ReqMap = Mutex<HashMap<u64, RequestHandle>>;
 
@@ -43,11 +44,15 @@ struct JsResponse {
     decompress: bool,
     /// Set when the response is compressed and decoding was asked for.
     decoder: Mutex<Option<Vec<Decoder>>>,
+    /// The request ended (response complete or failed).
+    finished: AtomicBool,
 }
 
 impl JsResponse {
     fn done(&self) {
-        lock(&self.reqs).remove(&self.id);
+        let mut reqs = lock(&self.reqs);
+        self.finished.store(true, Ordering::Release);
+        reqs.remove(&self.id);
     }
 
     fn error(&self, info: ErrorInfo) {
@@ -62,6 +67,24 @@ impl JsResponse {
                 unsafe { Array::to_napi_value(env.raw(), arr) }
             })),
         );
+    }
+
+    fn body(&self, chunk: Bytes, credit: Option<Credit>) {
+        if self.decoder.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
+            self.sink.push(kind::HTTP_BODY, Payload::IdBytes(self.id as f64, chunk, credit));
+            return;
+        }
+        match self.decode(&chunk, false) {
+            Ok(d) if d.is_empty() => {}
+            Ok(d) => self.sink.push(kind::HTTP_BODY, Payload::IdBytes(self.id as f64, Bytes::from(d), credit)),
+            Err(e) => {
+                let handle = lock(&self.reqs).get(&self.id).cloned();
+                if let Some(h) = handle {
+                    h.abort();
+                }
+                self.error(e);
+            }
+        }
     }
 
     /// Undoes the response's content codings (listed in the order they were applied, so
@@ -135,21 +158,20 @@ impl ResponseHandler for JsResponse {
     }
 
     fn on_body(&self, chunk: Bytes) {
-        match self.decode(&chunk, false) {
-            Ok(d) if d.is_empty() => {}
-            Ok(d) => self.sink.push(kind::HTTP_BODY, Payload::IdBytes(self.id as f64, Bytes::from(d), None)),
-            Err(e) => {
-                if let Some(h) = lock(&self.reqs).get(&self.id) {
-                    h.abort();
-                }
-                self.error(e);
-            }
-        }
+        self.body(chunk, None);
+    }
+
+    fn on_body_credit(&self, chunk: Bytes, credit: Credit) {
+        // The credit goes to JS with the chunk: the connection reads no further ahead
+        // than its window while JS has not taken the chunks.
+        self.body(chunk, Some(credit));
     }
 
     fn on_end(&self, trailers: Headers) {
         match self.decode(&[], true) {
-            Ok(d) if !d.is_empty() => self.sink.push(kind::HTTP_BODY, Payload::IdBytes(self.id as f64, Bytes::from(d), None)),
+            Ok(d) if !d.is_empty() => {
+                self.sink.push(kind::HTTP_BODY, Payload::IdBytes(self.id as f64, Bytes::from(d), None))
+            }
             Ok(_) => {}
             Err(e) => return self.error(e),
         }
@@ -266,7 +288,12 @@ pub fn http_client(bridge: &Bridge, options: Option<RawHttpClientOptions>) -> Ei
     let mut connector = HttpsConnector::new(setup);
     connector.servername = o.servername;
     let client = Client::with_connector(opts, connector);
-    Either::A(HttpClientHandle { client, reqs: Arc::default(), sink: Sink::new(&bridge.inner), next: AtomicU64::new(1) })
+    Either::A(HttpClientHandle {
+        client,
+        reqs: Arc::default(),
+        sink: Sink::new(&bridge.inner),
+        next: AtomicU64::new(1),
+    })
 }
 
 fn fields(s: &str) -> std::result::Result<Headers, ErrorInfo> {
@@ -326,7 +353,11 @@ impl HttpClientHandle {
         if port == 0 || port > 65535 {
             return Either::B(ErrorInfo::new("ERR_INVALID_ARG_VALUE", format!("invalid port {port}")));
         }
-        let origin = Origin { scheme: if flags & FLAG_HTTPS != 0 { Scheme::Https } else { Scheme::Http }, host, port: port as u16 };
+        let origin = Origin {
+            scheme: if flags & FLAG_HTTPS != 0 { Scheme::Https } else { Scheme::Http },
+            host,
+            port: port as u16,
+        };
         let mut spec = RequestSpec::new(&method, origin, if target.is_empty() { "/" } else { &target });
         spec.headers = headers;
         if flags & FLAG_STREAMING != 0 {
@@ -346,11 +377,15 @@ impl HttpClientHandle {
             reqs: self.reqs.clone(),
             decompress,
             decoder: Mutex::new(None),
+            finished: AtomicBool::new(false),
         });
-        // Registered before the request can complete, so `done` always finds it.
+        // The request may finish before it is registered (a synchronous failure): `done`
+        // marks it finished, and then it is not registered at all.
+        let handle = self.client.request(spec, handler.clone());
         let mut reqs = lock(&self.reqs);
-        let handle = self.client.request(spec, handler);
-        reqs.insert(id, handle);
+        if !handler.finished.load(Ordering::Acquire) {
+            reqs.insert(id, handle);
+        }
         Either::A(id as f64)
     }
 
@@ -380,7 +415,10 @@ impl HttpClientHandle {
     /// Aborts a request (its connection is closed unless the request had not started).
     #[napi]
     pub fn abort(&self, req: f64) {
-        if let Some(h) = lock(&self.reqs).remove(&(req as u64)) {
+        // Take the handle out before aborting: the abort reports through `on_error`,
+        // which locks the map again.
+        let handle = lock(&self.reqs).remove(&(req as u64));
+        if let Some(h) = handle {
             h.abort();
         }
     }
@@ -388,7 +426,8 @@ impl HttpClientHandle {
     /// Stops (`true`) or resumes reading a response body.
     #[napi]
     pub fn pause(&self, req: f64, paused: bool) {
-        if let Some(h) = lock(&self.reqs).get(&(req as u64)) {
+        let handle = lock(&self.reqs).get(&(req as u64)).cloned();
+        if let Some(h) = handle {
             if paused {
                 h.pause()
             } else {

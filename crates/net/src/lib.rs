@@ -27,5 +27,5 @@ pub use error::{errno_code, NetError};
 pub use flow::{Credit, ReadFlow};
 pub use scratch::read_with_scratch;
 pub use settings::StreamSettings;
-pub use transport::Transport;
 pub use stream::{ConnectOptions, ListenOptions, StreamEvents, StreamOps, StreamOptions, StreamStats};
+pub use transport::Transport;

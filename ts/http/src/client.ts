@@ -458,6 +458,7 @@ export class Agent {
   }
 }
 
+/** As `fetch` does: the signal's reason (an `AbortError` DOMException unless the caller gave one). */
 function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason
   if (reason instanceof Error) return reason

@@ -82,6 +82,9 @@ export class ServerResponse extends Stream {
   #finished = false
   #closed = false
   #needDrain = false
+  /** The Content-Length set by the application (null: not looked up yet). */
+  #declared: number | undefined | null = null
+  #written = 0
   #trailers: string | undefined
   #hwm: number
 
@@ -244,6 +247,7 @@ export class ServerResponse extends Stream {
       return false
     }
     const body = toBody(chunk, encoding)
+    this.#count(body, false)
     const r = this.#sent ? this.#native.write(this.req._id, body ?? '') : this.#respond(body, false)
     if (cb) process.nextTick(cb, isErrorInfo(r) ? errorFromInfo(r) : null)
     if (isErrorInfo(r)) return false
@@ -268,6 +272,7 @@ export class ServerResponse extends Stream {
       return this
     }
     const body = toBody(chunk as Chunk | undefined, encoding as BufferEncoding | undefined)
+    this.#count(body, true)
     if (!this.#sent && this.#trailers !== undefined) {
       // Trailers need chunked framing: send the head open, then end with them.
       if (!this.hasHeader('content-length')) this.setHeader('Transfer-Encoding', 'chunked')
@@ -305,6 +310,29 @@ export class ServerResponse extends Stream {
   setTimeout(_ms: number, callback?: () => void): this {
     if (callback) this.once('timeout', callback)
     return this
+  }
+
+  /**
+   * With a `Content-Length` set, the body must have exactly that many bytes (as Node
+   * checks): more, or fewer at `end()`, throws `ERR_HTTP_CONTENT_LENGTH_MISMATCH` rather
+   * than letting the connection break. Not checked for HEAD, 204 and 304.
+   */
+  #count(body: Buffer | string | undefined, end: boolean): void {
+    // Until the head is sent the application may still change the header or status.
+    if (!this.#sent || this.#declared === null) {
+      const v = this.#headers.get('content-length')?.[1]
+      this.#declared = v === undefined || this.req.method === 'HEAD' || this.statusCode === 204 || this.statusCode === 304 ? undefined : Number(v)
+    }
+    const declared = this.#declared
+    if (declared === undefined) return
+    const n = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length
+    const total = this.#written + n
+    if (total > declared || (end && total < declared)) {
+      throw Object.assign(new Error(`Response body's content-length of ${total} byte(s) does not match the content-length of ${declared} byte(s) set in header`), {
+        code: 'ERR_HTTP_CONTENT_LENGTH_MISMATCH',
+      })
+    }
+    this.#written = total
   }
 
   #checkOpen(): void {

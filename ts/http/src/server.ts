@@ -360,12 +360,16 @@ export class Server extends EventEmitter {
     try {
       this.#onError(err, req)
     } finally {
-      if (!res.headersSent && !res.writableEnded) {
-        res.statusCode = 500
-        for (const n of res.getHeaderNames()) res.removeHeader(n)
-        res.setHeader('Content-Type', 'text/plain; charset=utf-8')
-        res.end('Internal Server Error')
-      } else if (!res.writableEnded) {
+      try {
+        if (!res.headersSent && !res.writableEnded) {
+          res.statusCode = 500
+          for (const n of res.getHeaderNames()) res.removeHeader(n)
+          res.setHeader('Content-Type', 'text/plain; charset=utf-8')
+          res.end('Internal Server Error')
+        } else if (!res.writableEnded) {
+          res.destroy()
+        }
+      } catch {
         res.destroy()
       }
     }
@@ -431,9 +435,9 @@ export class Server extends EventEmitter {
     return this
   }
 
-  /** Closes every connection now, cutting off requests in flight. */
+  /** Closes every connection now (idle ones too), cutting off requests in flight. */
   closeAllConnections(): void {
-    for (const o of this.#open.values()) o.res.destroy()
+    this.#handle?.closeAllConnections()
   }
 
   /** Node compatibility: idle connections are closed by `close()` already. */

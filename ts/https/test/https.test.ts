@@ -420,12 +420,7 @@ describe('our client over https', () => {
     expect(ok.body).toBe('mtls ok')
   })
 
-  // BUG (Rust, crates/http/src/client/conn.rs: read errors go through `NetError::io`): with TLS 1.3
-  // the server's certificate_required alert arrives after the client's handshake, on the first
-  // read, and the client reports it as code 'EIO' (message "read EIO: handshake
-  // ERR_IOCRATE_TLS_ALERT: the peer sent the TLS alert certificate_required") instead of the
-  // ERR_IOCRATE_TLS_ALERT that @iocrate/tls reports for the same alert.
-  it.fails('a refused client certificate is reported as ERR_IOCRATE_TLS_ALERT', async () => {
+  it('a refused client certificate is reported as ERR_IOCRATE_TLS_ALERT', async () => {
     const { port } = await start({ ...serverCert(), ca: pem('ca.pem'), requestCert: true }, (_req, res) => res.end('mtls ok'))
     const without = new Agent({ ca: pem('ca.pem') })
     closers.push(() => without.destroy())

@@ -42,7 +42,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use iocrate_net::{NetError, Transport};
+use iocrate_net::{NetError, ReadFlow, Transport};
+
+/// Response-body bytes in flight to the handlers at most, per connection.
+const BODY_WINDOW: usize = 1 << 20;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
@@ -109,6 +112,10 @@ struct Driver {
     served: u64,
     /// Bytes of a response not yet complete have arrived.
     resp_bytes: bool,
+    /// The last complete response said the connection closes after it.
+    close_announced: bool,
+    /// Response-body bytes handed to handlers and not yet consumed (see `BODY_WINDOW`).
+    flow: Arc<ReadFlow>,
     /// When the oldest flight became the oldest.
     front_since: Instant,
     idle_since: Option<Instant>,
@@ -140,6 +147,8 @@ pub(crate) async fn run<C: Connector>(
         requeue: Vec::new(),
         served: 0,
         resp_bytes: false,
+        close_announced: false,
+        flow: ReadFlow::new(BODY_WINDOW),
         front_since: Instant::now(),
         idle_since: None,
         eof: false,
@@ -211,7 +220,12 @@ async fn open<C: Connector>(c: &C, opts: &ClientOptions, origin: &Origin) -> Res
 }
 
 fn net(syscall: &'static str, e: &io::Error) -> ClientError {
-    ClientError::Net(NetError::io(syscall, e))
+    // A TLS failure surfacing through the transport (an alert after the handshake, say)
+    // keeps its TLS code rather than becoming a generic I/O error.
+    match iocrate_tls::tls_error_of(e) {
+        Some(tls) => ClientError::Net(tls.clone()),
+        None => ClientError::Net(NetError::io(syscall, e)),
+    }
 }
 
 /// Sends `CONNECT host:port` and reads the proxy's answer head.
@@ -293,7 +307,9 @@ impl Driver {
             }
             let pending = self.out.len() - self.out_pos;
             let paused = self.flights.front().is_some_and(|f| f.req.paused.load(Ordering::Acquire));
-            let want_read = !self.eof && !paused;
+            // Response-body bytes handed over and not yet consumed are bounded too.
+            let window_full = !self.flow.may_read();
+            let want_read = !self.eof && !paused && !window_full;
             let want_write = pending > 0 || t.has_pending_output();
             let deadline = self.deadline();
             tokio::select! {
@@ -308,6 +324,7 @@ impl Driver {
                     }
                 }
                 msg = rx.recv(), if self.rx_open => self.on_msg(msg),
+                _ = self.flow.ready(), if window_full && !self.eof => {}
                 _ = sleep_until(deadline) => self.on_deadline(),
             }
             if let Some(exit) = self.exit {
@@ -368,7 +385,10 @@ impl Driver {
     fn retryable(&self, f: &Flight, is_front: bool) -> bool {
         let st = f.req.lock();
         let response_started = f.got_head || (is_front && self.resp_bytes);
-        f.reused && f.replayable && !response_started && !st.retried && !st.aborted && f.req.spec.idempotent()
+        // A response that announced the close (RFC 9112 §9.6: the server processes nothing
+        // after it) makes every later request safe to send again, whatever its method.
+        let safe = self.close_announced || (f.reused && f.req.spec.idempotent());
+        safe && f.replayable && !response_started && !st.retried && !st.aborted
     }
 
     /// Ends the connection: flight `culprit` gets its error (if written), unwritten
@@ -479,7 +499,10 @@ impl Driver {
                     }
                     front.req.handler.on_response(res.status, res.reason, res.version, res.headers);
                 }
-                Event::Data(chunk) => front.req.handler.on_body(chunk),
+                Event::Data(chunk) => {
+                    let credit = self.flow.take(chunk.len());
+                    front.req.handler.on_body_credit(chunk, credit)
+                }
                 // Only a server sees this event.
                 Event::ExpectContinue => {}
                 Event::End(trailers) => {
@@ -491,6 +514,7 @@ impl Driver {
                     let retire = self.pool.finished(&self.origin, self.id, reusable);
                     f.req.finish(trailers);
                     if !reusable || retire {
+                        self.close_announced = self.conn.must_close() && self.conn.error().is_none();
                         self.kill(None, ClientError::hang_up(), Exit::Graceful);
                         return;
                     }

@@ -350,6 +350,14 @@ pub trait ResponseHandler: Send + Sync + 'static {
     }
     /// A chunk of the response body.
     fn on_body(&self, chunk: Bytes);
+    /// A body chunk with its flow-control credit: the connection stops reading while more
+    /// than a window's worth of credits are held. The default drops it at once and calls
+    /// [`ResponseHandler::on_body`]; a handler that queues chunks elsewhere keeps the
+    /// credit until they are consumed.
+    fn on_body_credit(&self, chunk: Bytes, credit: iocrate_net::Credit) {
+        drop(credit);
+        self.on_body(chunk);
+    }
     /// The response is complete, with its trailers (usually empty).
     fn on_end(&self, trailers: Headers);
     /// The request failed.

@@ -45,9 +45,9 @@ use tokio::time::Instant;
 
 use super::exchange::{Cmd, ConnShared, Exchange};
 use super::routes::{http_date, StaticResponse};
-use super::{Compression, Inner, RequestInfo};
+use super::{Compression, Inner, RequestInfo, CLOSING, DESTROYING};
 use crate::compress::{compress, compressible, negotiate, Coding, Encoder};
-use crate::{Connection, Event, Framing, Headers, Response, Server};
+use crate::{Connection, Event, Framing, Headers, Response, Server, WriteError};
 
 /// Stop reading while this many response bytes wait for the socket.
 const OUT_HIGH_WATER: usize = 1 << 20;
@@ -198,11 +198,14 @@ impl Driver {
         &mut self,
         sock: &T,
         rx: &mut UnboundedReceiver<(u64, Cmd)>,
-        closing: &mut tokio::sync::watch::Receiver<bool>,
+        closing: &mut tokio::sync::watch::Receiver<u8>,
     ) -> Exit {
         loop {
-            let shutting_down = *closing.borrow_and_update();
-            self.closing = shutting_down;
+            let state = *closing.borrow_and_update();
+            if state >= DESTROYING {
+                return Exit::Destroy;
+            }
+            self.closing = state >= CLOSING;
             loop {
                 let before = (self.slots.len(), self.buf.len());
                 self.pump_input();
@@ -258,7 +261,7 @@ impl Driver {
                 }
                 _ = self.flow.ready(), if window_full && !done => {}
                 _ = sleep_until(deadline) => return Exit::Graceful,
-                r = closing.changed(), if !shutting_down => {
+                r = closing.changed() => {
                     if r.is_err() {
                         return Exit::Graceful;
                     }
@@ -525,9 +528,26 @@ impl Driver {
                 }
                 Cmd::PauseBody(_) | Cmd::Destroy | Cmd::Full { .. } => Ok(()),
             };
-            if r.is_err() && !is_error {
-                self.failed = true;
-                return;
+            match r {
+                Ok(()) => {}
+                // An earlier response closed the connection (`Connection: close` from the
+                // application, an HTTP/1.0 client): the later pipelined requests go
+                // unanswered, as RFC 9112 §9.6 says, and the client retries them. What is
+                // already in the output still goes out.
+                Err(WriteError::Closed) if self.conn.must_close() && !is_error => {
+                    for slot in self.slots.drain(..) {
+                        if slot.route.is_none() && !slot.error {
+                            self.inner.handler.on_aborted(slot.id);
+                        }
+                    }
+                    self.reading = None;
+                    return;
+                }
+                Err(_) if is_error => {}
+                Err(_) => {
+                    self.failed = true;
+                    return;
+                }
             }
         }
     }

@@ -11,11 +11,19 @@ use crate::{Framing, Headers};
 /// A command from an [`Exchange`] to its connection task.
 #[derive(Debug)]
 pub(crate) enum Cmd {
-    Respond { status: u16, headers: Headers, framing: Framing },
+    Respond {
+        status: u16,
+        headers: Headers,
+        framing: Framing,
+    },
     Body(Bytes),
     End(Headers),
     /// A whole response at once (head, body, end), so the connection sees it complete.
-    Full { status: u16, headers: Headers, body: Bytes },
+    Full {
+        status: u16,
+        headers: Headers,
+        body: Bytes,
+    },
     /// Stop (true) or resume (false) reading the request body of this exchange.
     PauseBody(bool),
     /// Close the connection now, dropping anything unsent.

@@ -177,6 +177,11 @@ impl Default for HttpServerOptions {
     }
 }
 
+/// [`Inner::closing`]: the server is closing gracefully.
+pub(crate) const CLOSING: u8 = 1;
+/// [`Inner::closing`]: every connection closes now.
+pub(crate) const DESTROYING: u8 = 2;
+
 /// Shared by the accept callbacks and every connection task.
 pub(crate) struct Inner {
     pub(crate) opts: HttpServerOptions,
@@ -184,7 +189,9 @@ pub(crate) struct Inner {
     pub(crate) next_id: AtomicU64,
     /// Turns true when the server closes: idle connections close at once, busy ones
     /// after their current responses.
-    pub(crate) closing: tokio::sync::watch::Sender<bool>,
+    /// 0 open; [`CLOSING`]: idle connections close at once, busy ones after their current
+    /// responses; [`DESTROYING`]: every connection closes now.
+    pub(crate) closing: tokio::sync::watch::Sender<u8>,
 }
 
 struct Events(Arc<Inner>);
@@ -240,7 +247,8 @@ impl HttpServer {
         opts: HttpServerOptions,
         handler: Arc<dyn Handler>,
     ) -> Result<Arc<HttpServer>, NetError> {
-        let inner = Arc::new(Inner { opts, handler, next_id: AtomicU64::new(0), closing: tokio::sync::watch::Sender::new(false) });
+        let inner =
+            Arc::new(Inner { opts, handler, next_id: AtomicU64::new(0), closing: tokio::sync::watch::Sender::new(0) });
         let tcp = TcpServer::bind(&listen, Arc::new(Events(inner.clone())))?;
         tcp.start();
         Ok(Arc::new(HttpServer { tcp, inner }))
@@ -260,8 +268,18 @@ impl HttpServer {
     /// their in-flight responses are done (each says `Connection: close`).
     /// [`Handler::on_close`] follows once every connection has closed.
     pub fn close(&self) {
-        self.inner.closing.send_replace(true);
+        self.inner.closing.send_if_modified(|s| {
+            let changed = *s < CLOSING;
+            *s = (*s).max(CLOSING);
+            changed
+        });
         self.tcp.close();
+    }
+
+    /// Closes every open connection now, cutting off requests in flight (after
+    /// [`HttpServer::close`], for a fast shutdown).
+    pub fn close_all_connections(&self) {
+        self.inner.closing.send_replace(DESTROYING);
     }
 
     /// Sets the connection limit (`None`: no limit).
