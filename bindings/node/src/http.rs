@@ -72,6 +72,23 @@ fn encode_fields(out: &mut Vec<u8>, headers: &Headers) {
     }
 }
 
+/// The request head as one latin1 string: `id\0flags\0method\0target\0remoteHost\0
+/// remotePort\0name\0value…`.
+fn encode_head(info: &RequestInfo, flags: u32) -> Vec<u8> {
+    let req = &info.request;
+    let mut s = Vec::with_capacity(64 + req.headers.len() * 32);
+    let _ = write!(s, "{}\0{}\0{}\0", info.id, flags, req.method);
+    s.extend_from_slice(req.target.as_str().as_bytes());
+    match &info.remote {
+        Some(a) => {
+            let _ = write!(s, "\0{}\0{}", a.host(), a.port());
+        }
+        None => s.extend_from_slice(b"\x00\x000"),
+    }
+    encode_fields(&mut s, &req.headers);
+    s
+}
+
 impl Handler for JsHandler {
     fn on_request(&self, info: RequestInfo, exchange: Exchange) {
         let req = &info.request;
@@ -82,16 +99,7 @@ impl Handler for JsHandler {
         if req.version == Version::Http10 {
             flags |= FLAG_HTTP10;
         }
-        let mut s = Vec::with_capacity(64 + req.headers.len() * 32);
-        let _ = write!(s, "{}\0{}\0{}\0", info.id, flags, req.method);
-        s.extend_from_slice(req.target.as_str().as_bytes());
-        match &info.remote {
-            Some(a) => {
-                let _ = write!(s, "\0{}\0{}", a.host(), a.port());
-            }
-            None => s.extend_from_slice(b"\0\00"),
-        }
-        encode_fields(&mut s, &req.headers);
+        let s = encode_head(&info, flags);
         lock(&self.open).insert(info.id, Open { exchange, has_body: info.has_body });
         self.sink.push(kind::HTTP_REQUEST, Payload::Latin1(s));
     }
@@ -134,16 +142,7 @@ impl Handler for JsHandler {
         let _ = up.sock.set_no_delay(true);
         let conn = TcpConn::accepted(up.sock, Some(up.guard), &StreamOptions::default(), Arc::new(s));
         self.sink.bridge.track(&conn);
-        let mut head_str = Vec::with_capacity(64 + info.request.headers.len() * 32);
-        let _ = write!(head_str, "{}\0{}\0{}\0", info.id, 0, info.request.method);
-        head_str.extend_from_slice(info.request.target.as_str().as_bytes());
-        match &info.remote {
-            Some(a) => {
-                let _ = write!(head_str, "\0{}\0{}", a.host(), a.port());
-            }
-            None => head_str.extend_from_slice(b"\0\00"),
-        }
-        encode_fields(&mut head_str, &info.request.headers);
+        let head_str = encode_head(&info, 0);
         let c = conn.clone();
         let head = up.head;
         self.sink.push(
@@ -578,7 +577,7 @@ mod tests {
 
     #[test]
     fn framing_headers_are_lifted_out() {
-        let p = parse_fields("Content-Type\0text/plain\0content-length\05").unwrap();
+        let p = parse_fields("Content-Type\0text/plain\0content-length\x005").unwrap();
         assert_eq!(p.content_length, Some(5));
         assert_eq!(p.headers.len(), 1);
         assert!(parse_fields("Transfer-Encoding\0gzip").is_err());
