@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Bench harness entry: `npm run bench -- <module> [--quick] [--unpinned] [--json-only]`.
+// Bench harness entry: `npm run bench -- <module> [--quick] [--unpinned] [--json-only] [--only=TEXT]`.
 // Runs benches/suites/<module>.mjs, prints a table of ratios against the peers and writes
 // docs/public/bench/<module>.json. See benches/README.md.
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { parseArgs, USAGE } from './lib/cli.mjs';
+import { parseArgs, selected, USAGE } from './lib/cli.mjs';
 import { availableCpus, backgroundBusyPct, killChildrenOnExit } from './lib/proc.mjs';
 import { buildReport, computeRatios, formatTable, machineInfo, targetSummary, validateReport } from './lib/report.mjs';
 
@@ -25,6 +26,13 @@ if (opts.help || !opts.module) {
 }
 if (!suites.includes(opts.module)) {
   console.error(`no suite "${opts.module}"; suites: ${suites.join(', ')}`);
+  process.exit(2);
+}
+
+const suite = await import(`./suites/${opts.module}.mjs`);
+// --only: the suite itself must skip what is not selected (ctx.only), or it would run everything anyway.
+if (opts.only != null && !suite.supportsOnly) {
+  console.error(`--only is not supported by the ${opts.module} suite (it is by: http)`);
   process.exit(2);
 }
 
@@ -49,20 +57,26 @@ if (!opts.unpinned) {
   }
 }
 
-const ctx = { generator: opts.generator, quick: opts.quick, warmupMs: opts.warmupMs, measureMs: opts.measureMs, serverCpu, clientCpu, log };
-log(`iocrate bench: ${opts.module} (${pinning}, warm-up ${opts.warmupMs} ms, measured ${opts.measureMs} ms)`);
+const ctx = { generator: opts.generator, quick: opts.quick, warmupMs: opts.warmupMs, measureMs: opts.measureMs, serverCpu, clientCpu, log, only: opts.only };
+log(`iocrate bench: ${opts.module} (${pinning}, warm-up ${opts.warmupMs} ms, measured ${opts.measureMs} ms${opts.only != null ? `, only results matching "${opts.only}"` : ''})`);
 
 const busyPct = await backgroundBusyPct();
 if (busyPct != null && busyPct > 10)
   log(`warning: the machine is ${busyPct}% busy before the bench starts; results will be noisy (stop other work first)`);
-const suite = await import(`./suites/${opts.module}.mjs`);
-const results = (await suite.run(ctx)).map(computeRatios);
+const results = (await suite.run(ctx)).filter((r) => selected(opts.only, r.name)).map(computeRatios);
+if (!results.length) {
+  console.error(`no result of the ${opts.module} suite matches --only=${opts.only}`);
+  process.exit(2);
+}
 const report = buildReport({ module: opts.module, pinning, results, machine: machineInfo() });
 report.backgroundBusyPct = busyPct;
 report.windows = { warmupMs: opts.warmupMs, measureMs: opts.measureMs };
+if (opts.only != null) report.only = opts.only;
 const problems = validateReport(report);
 
-const out = resolve(opts.out ?? resolve(here, '..', 'docs', 'public', 'bench', `${opts.module}.json`));
+// A partial (--only) report does not replace the published one unless --out says so.
+const defaultOut = opts.only != null ? resolve(tmpdir(), 'iocrate-bench', `${opts.module}-only.json`) : resolve(here, '..', 'docs', 'public', 'bench', `${opts.module}.json`);
+const out = resolve(opts.out ?? defaultOut);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
 

@@ -2,6 +2,8 @@
 // percentiles, errors), server CPU from /proc around the measured wrk run; and HTTP client rows, where the
 // client under test is the load and a fixed server (nginx) is the target.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import { Child, Unavailable, cpuNs, rssBytes, sleep, track } from './proc.mjs';
 import { round } from './report.mjs';
 import { script } from './measure.mjs';
@@ -105,23 +107,55 @@ export function runWrk(opts) {
 }
 
 /**
+ * One request over HTTPS with node:https (fetch cannot trust a self-signed certificate without undici):
+ * `ca` is the PEM the server's certificate must chain to. Resolves { status, text, type, tls: "TLSv1.3 <cipher>" }.
+ */
+export function httpsOnce(port, { method = 'GET', path = '/', body, ca, timeoutMs = 10000 }) {
+  return new Promise((resolve, reject) => {
+    const opts = { host: '127.0.0.1', port, path, method, ca, servername: 'localhost', agent: false, timeout: timeoutMs };
+    if (body) opts.headers = { 'content-type': 'application/octet-stream', 'content-length': body.length };
+    const get = method === 'GET' && !body; // https.get ends the request itself
+    const req = (get ? https.get : https.request)(opts, (res) => {
+      const cipher = res.socket.getCipher?.()?.name;
+      const tls = `${res.socket.getProtocol?.() ?? '?'} ${cipher ?? '?'}`;
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode, text, type: res.headers['content-type'] ?? '', tls }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`https check timed out after ${timeoutMs} ms`)));
+    req.on('error', reject);
+    if (!get) req.end(body);
+  });
+}
+
+/**
  * One request with fetch to check that a server gives the expected answer before it is loaded:
  * check = { method, path, body, status, text, type (RegExp for Content-Type) }. Throws on mismatch.
+ * With `tls` ({ ca: PEM }) the request goes over HTTPS through node:https, and the result carries the
+ * negotiated protocol and cipher (`tls`, as node's client sees them).
  */
-export async function checkOnce(port, check) {
-  const res = await fetch(`http://127.0.0.1:${port}${check.path ?? '/'}`, {
-    method: check.method ?? 'GET',
-    body: check.body,
-    headers: check.body ? { 'content-type': 'application/octet-stream' } : undefined,
-    signal: AbortSignal.timeout(10000),
-  });
-  const text = await res.text();
+export async function checkOnce(port, check, tls = null) {
+  let res;
+  if (tls) {
+    res = await httpsOnce(port, { method: check.method ?? 'GET', path: check.path ?? '/', body: check.body, ca: tls.ca });
+  } else {
+    const r = await fetch(`http://127.0.0.1:${port}${check.path ?? '/'}`, {
+      method: check.method ?? 'GET',
+      body: check.body,
+      headers: check.body ? { 'content-type': 'application/octet-stream' } : undefined,
+      signal: AbortSignal.timeout(10000),
+    });
+    res = { status: r.status, text: await r.text(), type: r.headers.get('content-type') ?? '' };
+  }
+  const text = res.text;
   const want = check.status ?? 200;
   if (res.status !== want) throw new Error(`check: status ${res.status}, want ${want} (${text.slice(0, 80)})`);
   if (check.text !== undefined && text !== check.text) throw new Error(`check: body ${JSON.stringify(text.slice(0, 80))}, want ${JSON.stringify(check.text)}`);
-  const type = res.headers.get('content-type') ?? '';
+  const type = res.type;
   if (check.type && !check.type.test(type)) throw new Error(`check: content-type "${type}", want ${check.type}`);
-  return { status: res.status, text, type };
+  return { status: res.status, text, type, ...(res.tls ? { tls: res.tls } : {}) };
 }
 
 /**
@@ -169,18 +203,21 @@ const secsOf = (ms) => Math.max(1, Math.ceil(ms / 1000));
  * → wrk for the measured window → CPU sample. rate = wrk's Requests/sec (÷ opScale); cpuPerOpUs = server
  * CPU over the measured wrk run ÷ its requests; p99Ms etc. from wrk's latency distribution.
  * A run with non-2xx answers or socket errors above 1 % of the requests is reported as failed.
+ * tls ({ cert }): the server speaks HTTPS; wrk gets an https:// URL and the row records the protocol and cipher
+ * node's client negotiated in the check (`tls`).
  * latency: false leaves p99Ms null — for pipelined runs, where wrk's latency figures are wrong: its
  * coordinated-omission correction (stats_correct) takes the per-connection interval as runtime ÷ (requests ÷
  * connections), 16× too short with 16 requests per round trip, and fills the histogram with synthetic entries,
  * some below its minimum, so percentiles come out too low or 0.
  */
-export async function measureWrk(ctx, { impl, server, check, path = '/', conns = 64, luaScript = null, scriptArgs = [], opScale = 1, latency = true }) {
+export async function measureWrk(ctx, { impl, server, check, path = '/', conns = 64, luaScript = null, scriptArgs = [], opScale = 1, latency = true, tls = null }) {
   let srv;
   try {
     srv = track(new Child(script(server.script), server.args ?? [], { cpu: ctx.serverCpu, name: `${impl} server` }));
     const info = await srv.ready();
-    if (check) await checkOnce(info.port, check);
-    const wrkOpts = { url: `http://127.0.0.1:${info.port}${path}`, conns, cpu: ctx.clientCpu, luaScript: luaScript && script(luaScript), scriptArgs };
+    // tls ({ cert: path }): HTTPS — the check trusts that certificate, wrk (OpenSSL) does not verify it.
+    const checked = check ? await checkOnce(info.port, check, tls && { ca: readFileSync(tls.cert, 'utf8') }) : null;
+    const wrkOpts = { url: `${tls ? 'https' : 'http'}://127.0.0.1:${info.port}${path}`, conns, cpu: ctx.clientCpu, luaScript: luaScript && script(luaScript), scriptArgs };
     await runWrk({ ...wrkOpts, secs: secsOf(ctx.warmupMs) });
     const c0 = serverCpuNs(srv, info);
     const { parsed: w, genCpuPct } = await runWrk({ ...wrkOpts, secs: secsOf(ctx.measureMs) });
@@ -202,6 +239,7 @@ export async function measureWrk(ctx, { impl, server, check, path = '/', conns =
       p99Ms: latency ? round(w.latencyMs.p99, 3) : null,
       ...(latency ? { latencyMs: w.latencyMs } : {}),
       requests: w.requests,
+      ...(checked?.tls ? { tls: checked.tls } : {}),
       ...(w.non2xx ? { non2xx: w.non2xx } : {}),
       ...(sockErr ? { socketErrors: w.socketErrors } : {}),
     };

@@ -7,12 +7,16 @@
 // node:http and @iocrate/http run the very same `(req, res)` handler; fastify runs the idiomatic equivalent.
 // iocrate-fetch: `createServer({ fetch })` returning a `Response` (hello only).
 // iocrate-static: `createServer({ routes: [...] })`, answered in Rust without entering JS (hello only).
+//   --https --cert=PATH --key=PATH  (impl node or iocrate only) the same handler over HTTPS:
+//     node → node:https `createServer({ cert, key }, handler)`, iocrate → @iocrate/https `createServer({ cert, key }, handler)`.
 // Prints {"ready":true,"port":N}; exits when stdin closes (lib/child.mjs).
+import { readFileSync } from 'node:fs';
 import { childArgs, emit, serveCommands, unavailable } from '../lib/child.mjs';
 
 const args = childArgs();
 const impl = args.impl ?? 'node';
 const mode = args.mode ?? 'hello';
+const useHttps = args.https === true;
 const host = '127.0.0.1';
 const HELLO = 'Hello, World!';
 const MiB = 1024 * 1024;
@@ -83,10 +87,24 @@ async function iocrate() {
   throw new Error(`unknown impl ${impl}`);
 }
 
+// HTTPS: node:https and @iocrate/https, each `createServer({ cert, key }, handler)` with the shared handler.
+async function httpsServer() {
+  if (typeof args.cert !== 'string' || typeof args.key !== 'string') throw new Error('--https needs --cert=PATH and --key=PATH');
+  const tls = { cert: readFileSync(args.cert, 'utf8'), key: readFileSync(args.key, 'utf8') };
+  if (impl === 'node') return listenNodeStyle((await import('node:https')).createServer(tls, handlers[mode]));
+  if (impl === 'iocrate') {
+    const https = await import('@iocrate/https');
+    if (typeof https.createServer !== 'function') throw new Error('@iocrate/https has no createServer()');
+    return listenNodeStyle(https.createServer(tls, handlers[mode]));
+  }
+  throw new Error(`--https: impl ${impl} not supported (node, iocrate)`);
+}
+
 try {
   if (!handlers[mode]) throw new Error(`unknown mode ${mode}`);
   let port;
-  if (impl === 'node') port = await listenNodeStyle((await import('node:http')).createServer(handlers[mode]));
+  if (useHttps) port = await httpsServer();
+  else if (impl === 'node') port = await listenNodeStyle((await import('node:http')).createServer(handlers[mode]));
   else if (impl === 'fastify') port = await fastify();
   else if (impl.startsWith('iocrate')) port = await iocrate();
   else throw new Error(`unknown impl ${impl}`);

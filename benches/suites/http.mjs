@@ -7,14 +7,24 @@
 //   http POST 1MiB        POST /upload with a 1 MiB body (clients/wrk-post.lua); the server reads it all and
 //                         answers its length
 //   http client           GET / against nginx (1 worker, `return 200`) from the client under test
+//   https hello           as http hello over HTTPS: node:https (baseline) vs @iocrate/https, the same handler;
+//                         ECDSA P-256 self-signed certificate made once per run by makeCert() (suites/tls.mjs),
+//                         wrk against https:// (one TLS handshake per connection, then keep-alive)
 //
-// Every server (node:http, fastify, @iocrate/http, nginx) runs pinned to the server CPU, wrk / the client
-// to the other one. Servers: servers/http-server.mjs and servers/nginx.mjs; client: clients/http-client.mjs.
+// Every server (node:http, node:https, fastify, @iocrate/http, @iocrate/https, nginx) runs pinned to the server
+// CPU, wrk / the client to the other one. Servers: servers/http-server.mjs and servers/nginx.mjs; client:
+// clients/http-client.mjs.
 //
-// TODO(https): add "https hello" rows (node:https, fastify+https, @iocrate/https) once the HTTPS server is
-// benchmarked — reuse makeCert() from suites/tls.mjs and a wrk run against https://.
-import { existsSync } from 'node:fs';
+// ctx.only (run.mjs --only=TEXT): only the results whose name contains TEXT are run.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { selected } from '../lib/cli.mjs';
 import { measureClient, measureWrk, probeServer, wrkMissing } from '../lib/http.mjs';
+import { makeCert } from './tls.mjs';
+
+/** run.mjs: this suite honours --only (ctx.only). */
+export const supportsOnly = true;
 
 export const CONNS = 64;
 export const PIPELINE = 16;
@@ -30,6 +40,13 @@ export function serverSpec(impl, mode = 'hello') {
   return { script: 'servers/http-server.mjs', args: [`--impl=${flag}`, `--mode=${mode}`] };
 }
 
+/** HTTPS server specs: { cert, key } are PEM file paths (makeCert()). */
+export function httpsServerSpec(impl, mode, { cert, key }) {
+  const flag = { 'node:https': 'node', iocrate: 'iocrate' }[impl];
+  if (!flag) throw new Error(`no https server for ${impl}`);
+  return { script: 'servers/http-server.mjs', args: [`--impl=${flag}`, `--mode=${mode}`, '--https', `--cert=${cert}`, `--key=${key}`] };
+}
+
 /** What each mode must answer (checked with one fetch before the load, and by the smoke test). */
 export const CHECKS = {
   hello: { method: 'GET', path: '/', status: 200, text: HELLO, type: /^text\/plain/ },
@@ -42,6 +59,8 @@ export const CHECKS = {
 export const HELLO_IMPLS = ['node:http', 'fastify', 'iocrate', 'iocrate-fetch', 'nginx', 'iocrate-static'];
 export const JS_IMPLS = ['node:http', 'fastify', 'iocrate'];
 // Client rows: iocrate = request() (peer: undici Pool.request), iocrate-fetch = fetch() (peer: undici fetch).
+// HTTPS rows: node:https (baseline) and iocrate = @iocrate/https, the same (req, res) handler.
+export const HTTPS_IMPLS = ['node:https', 'iocrate'];
 export const CLIENT_IMPLS = ['node:http', 'undici', 'undici-fetch', 'iocrate', 'iocrate-fetch'];
 const clientFlag = { 'node:http': 'node', undici: 'undici', 'undici-fetch': 'undici-fetch', iocrate: 'iocrate', 'iocrate-fetch': 'iocrate-fetch' };
 
@@ -51,6 +70,11 @@ export function smokeCases() {
     ...HELLO_IMPLS.map((impl) => ({ impl, mode: 'hello', server: serverSpec(impl, 'hello'), check: CHECKS.hello })),
     ...JS_IMPLS.flatMap((impl) => ['json', 'post'].map((mode) => ({ impl, mode, server: serverSpec(impl, mode), check: CHECKS[mode] }))),
   ];
+}
+
+/** Every HTTPS server the suite starts (for the smoke test), given the certificate files. */
+export function httpsSmokeCases(certFiles) {
+  return HTTPS_IMPLS.map((impl) => ({ impl, mode: 'hello', server: httpsServerSpec(impl, 'hello', certFiles), check: CHECKS.hello }));
 }
 
 // Targets (from the issue): iocrate's JS handler ≥ 2x node:http (plain), ≥ 4x (pipelined x16), ≥ 1.5x
@@ -72,6 +96,26 @@ async function each(ctx, label, impls, fn) {
 
 const unavailableRows = (impls, error) => impls.map((impl) => ({ impl, rate: null, cpuPerOpUs: null, rssMB: null, ratio: null, error }));
 
+/** The https hello rows: a certificate in a temp dir (removed afterwards), then each server under wrk. */
+async function httpsRows(ctx, missing) {
+  if (missing) return unavailableRows(HTTPS_IMPLS, `wrk unavailable (${missing})`);
+  let dir;
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'iocrate-bench-https-'));
+    let certFiles;
+    try {
+      certFiles = makeCert(dir);
+    } catch (err) {
+      return unavailableRows(HTTPS_IMPLS, `no certificate (openssl: ${String(err.message).split('\n')[0].slice(0, 120)})`);
+    }
+    return await each(ctx, 'https hello', HTTPS_IMPLS, (impl) =>
+      measureWrk(ctx, { impl, server: httpsServerSpec(impl, 'hello', certFiles), check: CHECKS.hello, conns: CONNS, tls: certFiles }),
+    );
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function run(ctx) {
   const missing = wrkMissing();
   const wrkName = 'wrk -t1 (pinned)';
@@ -81,41 +125,56 @@ export async function run(ctx) {
       ? Promise.resolve(unavailableRows(impls, `wrk unavailable (${missing})`))
       : each(ctx, label, impls, (impl) => measureWrk(ctx, { impl, server: serverSpec(impl, mode), check: CHECKS[mode], conns: CONNS, ...extra }));
 
-  const results = [
-    {
-      name: 'http hello',
-      ...base,
-      targets: helloTargets(2.0),
-      params: { conns: CONNS, keepAlive: true, pipelining: 1, generator: wrkName, body: HELLO },
-      rows: await wrkRows('http hello', HELLO_IMPLS, 'hello'),
-    },
-    {
-      name: `http hello pipelined x${PIPELINE}`,
-      ...base,
-      targets: helloTargets(4.0),
-      params: {
-        conns: CONNS,
-        keepAlive: true,
-        pipelining: PIPELINE,
-        generator: `${wrkName} + clients/wrk-pipeline.lua`,
-        latency: "not reported: wrk's coordinated-omission correction assumes one request per round trip and distorts its percentiles when pipelining",
-      },
-      rows: await wrkRows('http pipelined', HELLO_IMPLS, 'hello', { luaScript: 'clients/wrk-pipeline.lua', scriptArgs: [PIPELINE], latency: false }),
-    },
-    {
-      name: 'http json',
-      ...base,
-      params: { conns: CONNS, keepAlive: true, pipelining: 1, generator: wrkName, body: 'JSON.stringify({ message }) per request' },
-      rows: await wrkRows('http json', JS_IMPLS, 'json'),
-    },
-    {
-      name: 'http POST 1MiB',
-      ...base,
-      params: { conns: CONNS, keepAlive: true, bodyBytes: POST_SIZE, generator: `${wrkName} + clients/wrk-post.lua`, server: 'reads the whole body, answers its length' },
-      rows: await wrkRows('http POST 1MiB', JS_IMPLS, 'post', { path: '/upload', luaScript: 'clients/wrk-post.lua', scriptArgs: [POST_SIZE] }),
-    },
-  ];
+  // Results are built lazily so that --only skips what it does not select.
+  const results = [];
+  const add = async (name, build) => {
+    if (selected(ctx.only, name)) results.push({ name, ...(await build()) });
+  };
 
+  await add('http hello', async () => ({
+    ...base,
+    targets: helloTargets(2.0),
+    params: { conns: CONNS, keepAlive: true, pipelining: 1, generator: wrkName, body: HELLO },
+    rows: await wrkRows('http hello', HELLO_IMPLS, 'hello'),
+  }));
+  await add(`http hello pipelined x${PIPELINE}`, async () => ({
+    ...base,
+    targets: helloTargets(4.0),
+    params: {
+      conns: CONNS,
+      keepAlive: true,
+      pipelining: PIPELINE,
+      generator: `${wrkName} + clients/wrk-pipeline.lua`,
+      latency: "not reported: wrk's coordinated-omission correction assumes one request per round trip and distorts its percentiles when pipelining",
+    },
+    rows: await wrkRows('http pipelined', HELLO_IMPLS, 'hello', { luaScript: 'clients/wrk-pipeline.lua', scriptArgs: [PIPELINE], latency: false }),
+  }));
+  await add('http json', async () => ({
+    ...base,
+    params: { conns: CONNS, keepAlive: true, pipelining: 1, generator: wrkName, body: 'JSON.stringify({ message }) per request' },
+    rows: await wrkRows('http json', JS_IMPLS, 'json'),
+  }));
+  await add('http POST 1MiB', async () => ({
+    ...base,
+    params: { conns: CONNS, keepAlive: true, bodyBytes: POST_SIZE, generator: `${wrkName} + clients/wrk-post.lua`, server: 'reads the whole body, answers its length' },
+    rows: await wrkRows('http POST 1MiB', JS_IMPLS, 'post', { path: '/upload', luaScript: 'clients/wrk-post.lua', scriptArgs: [POST_SIZE] }),
+  }));
+  // HTTPS: no target in the issue, only the ratio against node:https. The certificate is made once per run.
+  await add('https hello', async () => ({
+    ...base,
+    baseline: 'node:https',
+    params: {
+      conns: CONNS,
+      keepAlive: true,
+      pipelining: 1,
+      generator: `${wrkName}, https://`,
+      body: HELLO,
+      certificate: 'ECDSA P-256 self-signed (openssl, suites/tls.mjs makeCert), one per run',
+    },
+    rows: await httpsRows(ctx, missing),
+  }));
+
+  if (!selected(ctx.only, 'http client')) return results;
   // Client rows: nginx as the target so the server is not the limit (node:http if nginx cannot start).
   let target = 'nginx';
   let targetNote = 'nginx (1 worker, return 200)';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Child, Unavailable, availableCpus, childArgv, cpuNs, rssBytes, sleep, statCpuNs } from '../lib/proc.mjs';
 import { buildReport, computeRatios, formatNumber, formatTable, targetSummary, validateReport } from '../lib/report.mjs';
-import { parseArgs } from '../lib/cli.mjs';
+import { parseArgs, selected } from '../lib/cli.mjs';
 
 const benches = new URL('..', import.meta.url).pathname;
 
@@ -223,5 +223,15 @@ describe('command line', () => {
     expect(parseArgs(['tls', '--quick', '--unpinned', '--json-only'])).toMatchObject({ warmupMs: 1000, measureMs: 1000, unpinned: true, jsonOnly: true });
     expect(() => parseArgs(['net', '--bogus'])).toThrow(/unknown option/);
     expect(() => parseArgs(['../x'])).toThrow(/bad module/);
+  });
+
+  it('--only selects results by case-insensitive substring of their name', () => {
+    expect(parseArgs(['http']).only).toBeNull();
+    expect(parseArgs(['http', '--only=HTTPS']).only).toBe('HTTPS');
+    expect(() => parseArgs(['http', '--only='])).toThrow(/non-empty/);
+    expect(selected(null, 'http hello')).toBe(true);
+    expect(selected('HTTPS', 'https hello')).toBe(true);
+    expect(selected('https', 'http hello')).toBe(false);
+    expect(selected('http hello', 'http hello pipelined x16')).toBe(true);
   });
 });

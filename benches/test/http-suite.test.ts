@@ -1,15 +1,20 @@
 // @ts-nocheck — the harness is plain ESM JavaScript without type declarations.
 // Smoke test of the http bench suite: every server the suite loads starts, answers one request correctly
-// (checked with fetch) and shuts down; every client child gets responses. No wrk load runs here.
-import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+// (checked with fetch; the HTTPS servers with node's https.get trusting the generated certificate) and shuts
+// down; every client child gets responses. No wrk load runs here.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Child, Unavailable, sleep } from '../lib/proc.mjs';
 import { checkOnce, parseWrk, wrkArgv, wrkTimeMs } from '../lib/http.mjs';
-import { CHECKS, CLIENT_IMPLS, smokeCases } from '../suites/http.mjs';
+import { CHECKS, CLIENT_IMPLS, HTTPS_IMPLS, httpsSmokeCases, smokeCases } from '../suites/http.mjs';
+import { makeCert } from '../suites/tls.mjs';
 
 const benches = new URL('..', import.meta.url).pathname;
 const hasNginx = existsSync(process.env.IOCRATE_BENCH_NGINX ?? '/usr/sbin/nginx');
+const hasOpenssl = !spawnSync('openssl', ['version']).error;
 
 const alive = (pid: number) => {
   try {
@@ -44,6 +49,44 @@ describe('http bench servers (smoke)', () => {
     try {
       const { port } = await srv.ready();
       await expect(checkOnce(port, CHECKS.hello)).rejects.toThrow(/check: body/);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
+describe.skipIf(!hasOpenssl)('https bench servers (smoke)', () => {
+  let dir: string;
+  let files: { cert: string; key: string };
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'iocrate-bench-https-test-'));
+    files = makeCert(dir);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const impl of HTTPS_IMPLS) {
+    it(`${impl} hello over https: starts, answers one https.get (trusting the generated cert), stops`, async () => {
+      const c = httpsSmokeCases(files).find((x) => x.impl === impl);
+      const srv = new Child(join(benches, c.server.script), c.server.args, { name: `${impl} https` });
+      try {
+        const { port } = await srv.ready(15000);
+        expect(port).toBeGreaterThan(0);
+        // checkOnce with { ca } goes through node:https (https.get), verifying the certificate against it.
+        const got = await checkOnce(port, c.check, { ca: readFileSync(files.cert, 'utf8') });
+        expect(got.text).toBe('Hello, World!');
+        expect(got.type).toMatch(/^text\/plain/);
+        expect(got.tls).toMatch(/^TLSv1\.[23] /);
+      } finally {
+        await srv.stop();
+      }
+      expect(srv.exited).toBe(true);
+    });
+  }
+
+  it('the https server refuses to start without --cert/--key', async () => {
+    const srv = new Child(join(benches, 'servers/http-server.mjs'), ['--impl=node', '--mode=hello', '--https']);
+    try {
+      await expect(srv.ready(15000)).rejects.toThrow(/--cert/);
     } finally {
       await srv.stop();
     }

@@ -25,7 +25,7 @@
 //! before it is flushed, then shuts the socket's write side. A transport EOF without
 //! `close_notify` is reported as a plain end, as Node does.
 
-use std::io::{self, IoSlice, Write};
+use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -38,6 +38,7 @@ use tokio::sync::Notify;
 
 use crate::config::ClientSetup;
 use crate::error::{codes, map_tls_error};
+use crate::out::Out;
 use crate::record;
 
 /// What the handshake settled, available once it has completed.
@@ -81,54 +82,6 @@ struct State {
 impl State {
     fn queued(&self) -> usize {
         self.out.len() - self.out_off + self.early_plain
-    }
-}
-
-/// Writes ciphertext from rustls: to the socket directly while nothing is queued, into
-/// the queue otherwise. Never refuses bytes, so rustls always drains completely.
-struct Out<'a> {
-    sock: &'a Sock,
-    out: &'a mut Vec<u8>,
-    out_off: &'a mut usize,
-    err: &'a mut Option<io::Error>,
-}
-
-impl Write for Out<'_> {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.write_vectored(&[IoSlice::new(b)])
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let total: usize = bufs.iter().map(|b| b.len()).sum();
-        if self.err.is_some() {
-            return Ok(total);
-        }
-        let mut skip = 0;
-        if *self.out_off >= self.out.len() {
-            self.out.clear();
-            *self.out_off = 0;
-            match self.sock.try_write_vectored(bufs) {
-                Ok(n) => skip = n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => {
-                    *self.err = Some(e);
-                    return Ok(total);
-                }
-            }
-        }
-        for b in bufs {
-            if skip >= b.len() {
-                skip -= b.len();
-                continue;
-            }
-            self.out.extend_from_slice(&b[skip..]);
-            skip = 0;
-        }
-        Ok(total)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 

@@ -21,6 +21,7 @@ pub mod config;
 mod conn;
 mod error;
 pub mod fuzzing;
+mod out;
 pub mod record;
 mod transport;
 

@@ -21,7 +21,7 @@
 //! [`Transport::shutdown_write`] sends `close_notify` and shuts the socket's write side
 //! once everything before it is flushed (by itself, or by a later `flush`).
 
-use std::io::{self, IoSlice, Write};
+use std::io::{self, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -32,6 +32,7 @@ use rustls::Connection;
 use crate::config::ClientSetup;
 use crate::conn::{tls_info, TlsInfo};
 use crate::error::{codes, map_tls_error};
+use crate::out::Out;
 use crate::record;
 
 /// Ciphertext read from the socket at once (through the thread's scratch buffer).
@@ -75,55 +76,6 @@ impl State {
         if let Some(e) = &self.write_err {
             return Err(clone_io(e));
         }
-        Ok(())
-    }
-}
-
-/// Writes ciphertext from rustls: to the socket directly while nothing is queued, into
-/// the queue otherwise. Never refuses bytes, so rustls always drains completely; a
-/// socket error is recorded and the bytes are dropped.
-struct Out<'a> {
-    sock: &'a Sock,
-    out: &'a mut Vec<u8>,
-    out_off: &'a mut usize,
-    err: &'a mut Option<io::Error>,
-}
-
-impl Write for Out<'_> {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.write_vectored(&[IoSlice::new(b)])
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let total: usize = bufs.iter().map(|b| b.len()).sum();
-        if self.err.is_some() {
-            return Ok(total);
-        }
-        let mut skip = 0;
-        if *self.out_off >= self.out.len() {
-            self.out.clear();
-            *self.out_off = 0;
-            match self.sock.try_write_vectored(bufs) {
-                Ok(n) => skip = n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => {
-                    *self.err = Some(e);
-                    return Ok(total);
-                }
-            }
-        }
-        for b in bufs {
-            if skip >= b.len() {
-                skip -= b.len();
-                continue;
-            }
-            self.out.extend_from_slice(&b[skip..]);
-            skip = 0;
-        }
-        Ok(total)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
 }

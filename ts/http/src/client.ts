@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream'
+import { BodyReadable } from './body.js'
 import {
   HandleRef,
   IocrateError,
@@ -78,7 +79,7 @@ export interface RequestOptions {
  * `rawHeaders`, `httpVersion` and, once the body is read, `trailers`; plus `text()`,
  * `json()`, `arrayBuffer()` and `buffer()`.
  */
-export class ClientResponse extends Readable {
+export class ClientResponse extends BodyReadable {
   /** The status code. */
   readonly statusCode: number
   /** The reason phrase. */
@@ -161,29 +162,6 @@ export class ClientResponse extends Readable {
   _onError(err: Error): void {
     this.#done = true
     this.destroy(err)
-  }
-
-  /** Reads the whole body. */
-  async buffer(): Promise<Buffer> {
-    const chunks: Buffer[] = []
-    for await (const c of this) chunks.push(c as Buffer)
-    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
-  }
-
-  /** Reads the whole body as UTF-8 text. */
-  async text(): Promise<string> {
-    return (await this.buffer()).toString('utf8')
-  }
-
-  /** Reads the whole body as JSON. */
-  async json<T = unknown>(): Promise<T> {
-    return JSON.parse(await this.text()) as T
-  }
-
-  /** Reads the whole body into an ArrayBuffer. */
-  async arrayBuffer(): Promise<ArrayBuffer> {
-    const b = await this.buffer()
-    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
   }
 }
 

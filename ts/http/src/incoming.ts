@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream'
+import { BodyReadable } from './body.js'
 import { IocrateError } from '@iocrate/core'
 import { combineHeaders, type IncomingHttpHeaders } from './headers.js'
 import type { NativeHttpServer } from './native.js'
@@ -23,7 +23,7 @@ const EMPTY: readonly string[] = []
  * and `arrayBuffer()` to read the whole body. A client that disconnects before the
  * body is complete destroys the stream with an `ECONNRESET` error (`'aborted'`).
  */
-export class IncomingMessage extends Readable {
+export class IncomingMessage extends BodyReadable {
   /** The request method, as sent (`GET`, `PROPFIND`, …). */
   readonly method: string
   /** The request target, as sent (`/path?query`, or an absolute form). */
@@ -138,28 +138,5 @@ export class IncomingMessage extends Readable {
       this.emit('aborted')
       this.destroy(new IocrateError('ECONNRESET', 'aborted'))
     }
-  }
-
-  /** Reads the whole body into one Buffer. */
-  async buffer(): Promise<Buffer> {
-    const chunks: Buffer[] = []
-    for await (const c of this) chunks.push(c as Buffer)
-    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
-  }
-
-  /** Reads the whole body as UTF-8 text. */
-  async text(): Promise<string> {
-    return (await this.buffer()).toString('utf8')
-  }
-
-  /** Reads the whole body and parses it as JSON. */
-  async json<T = unknown>(): Promise<T> {
-    return JSON.parse(await this.text()) as T
-  }
-
-  /** Reads the whole body into an ArrayBuffer. */
-  async arrayBuffer(): Promise<ArrayBuffer> {
-    const b = await this.buffer()
-    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
   }
 }

@@ -7,6 +7,7 @@
 export { Server, createServer, serve } from './server.js'
 export type { CompressionOptions, RequestListener, ServerOptions, ServeOptions, StaticRoute } from './server.js'
 export { IncomingMessage } from './incoming.js'
+export { BodyReadable } from './body.js'
 export type { RequestSocketInfo } from './incoming.js'
 export { ServerResponse, reasonPhrase } from './response.js'
 export type { Chunk } from './response.js'

@@ -14,7 +14,7 @@ import {
   unregister,
   type ErrorInfo,
 } from '@iocrate/core'
-import { Socket, rawListenOptions, type ListenOptions, type NativeStream } from '@iocrate/net'
+import { Socket, listenArgs, rawListenOptions, type ListenOptions, type NativeStream } from '@iocrate/net'
 import { checkName, pushField, type OutgoingHeaderValue } from './headers.js'
 import { IncomingMessage } from './incoming.js'
 import type { NativeHttpServer, RawHttpServerOptions, RawRoute } from './native.js'
@@ -202,16 +202,7 @@ export class Server extends EventEmitter {
   listen(path: string, listeningListener?: () => void): this
   listen(options: ListenOptions, listeningListener?: () => void): this
   listen(...args: unknown[]): this {
-    const cb = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined
-    let opts: ListenOptions
-    const a = args[0]
-    if (typeof a === 'object' && a !== null) opts = a as ListenOptions
-    else if (typeof a === 'string' && !/^\d+$/.test(a)) opts = { path: a }
-    else {
-      opts = {}
-      if (a !== undefined && a !== null) opts.port = Number(a)
-      if (typeof args[1] === 'string') opts.host = args[1]
-    }
+    const [opts, cb] = listenArgs(args)
     if (this.#handle) throw new IocrateError('ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.')
     if (cb) this.once('listening', cb)
     const o = this.#opts

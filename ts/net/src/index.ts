@@ -6,7 +6,7 @@
  */
 export { Socket, connect, createConnection } from './socket.js'
 export type { ConnectOptions, SocketOptions } from './socket.js'
-export { Server, createServer, rawListenOptions } from './server.js'
+export { Server, createServer, listenArgs, rawListenOptions } from './server.js'
 export type { ServerOptions, ListenOptions } from './server.js'
 export { Connection, Listener, dial, listen } from './connection.js'
 export type { DialOptions } from './connection.js'

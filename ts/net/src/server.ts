@@ -61,6 +61,22 @@ export type RawStreamOptions = NonNullable<Parameters<typeof native.tcpListen>[1
 /** Listen options, for the addon. @internal */
 export type RawListenOptions = Parameters<typeof native.tcpListen>[1]
 
+/**
+ * Reads Node's `listen()` argument forms: `(port, [host], [backlog], [cb])`,
+ * `(path, [cb])` or `(options, [cb])`. @internal
+ */
+export function listenArgs(args: unknown[]): [ListenOptions, (() => void) | undefined] {
+  const cb = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined
+  const a = args[0]
+  if (typeof a === 'object' && a !== null) return [a as ListenOptions, cb]
+  if (typeof a === 'string' && !/^\d+$/.test(a)) return [{ path: a }, cb]
+  const opts: ListenOptions = {}
+  if (a !== undefined && a !== null) opts.port = Number(a)
+  if (typeof args[1] === 'string') opts.host = args[1]
+  if (typeof args[2] === 'number') opts.backlog = args[2]
+  return [opts, cb]
+}
+
 /** Converts listen options for the addon. @internal */
 export function rawListenOptions(o: ListenOptions, s: ServerOptions, maxConnections: number | undefined): RawListenOptions {
   if (o.path === undefined && o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)) {
@@ -171,17 +187,7 @@ export class Server extends EventEmitter {
   listen(path: string, listeningListener?: () => void): this
   listen(options: ListenOptions, listeningListener?: () => void): this
   listen(...args: unknown[]): this {
-    const cb = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined
-    let opts: ListenOptions
-    const a = args[0]
-    if (typeof a === 'object' && a !== null) opts = a as ListenOptions
-    else if (typeof a === 'string' && !/^\d+$/.test(a)) opts = { path: a }
-    else {
-      opts = {}
-      if (a !== undefined && a !== null) opts.port = Number(a)
-      if (typeof args[1] === 'string') opts.host = args[1]
-      if (typeof args[2] === 'number') opts.backlog = args[2]
-    }
+    const [opts, cb] = listenArgs(args)
     if (this.#handle) throw new IocrateError('ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.')
     if (cb) this.once('listening', cb)
     const r = this._bind(rawListenOptions(opts, this.#options, this.#max))
