@@ -35,7 +35,8 @@ export class IncomingMessage extends BodyReadable {
   /** `1` or `0`. */
   readonly httpVersionMinor: number
   /** The client's address. */
-  readonly socket: RequestSocketInfo
+  #socket: RequestSocketInfo | undefined
+  #encrypted: boolean
   /** Whether the whole body has been received. */
   complete: boolean
   /** Trailer fields of a chunked body (lower-case names), once it is complete. */
@@ -64,10 +65,15 @@ export class IncomingMessage extends BodyReadable {
     const v10 = (flags & FLAG_HTTP10) !== 0
     this.httpVersion = v10 ? '1.0' : '1.1'
     this.httpVersionMinor = v10 ? 0 : 1
-    this.socket = { remoteAddress: parts[4] as string, remotePort: +(parts[5] as string), encrypted }
+    this.#encrypted = encrypted
     // Without a body the stream ends when first read (see _read): pushing the end here
     // would schedule stream work for every GET, read or not.
     this.complete = (flags & FLAG_BODY) === 0
+  }
+
+  /** The client's address (built on first use). */
+  get socket(): RequestSocketInfo {
+    return (this.#socket ??= { remoteAddress: this.#parts[4] as string, remotePort: +(this.#parts[5] as string), encrypted: this.#encrypted })
   }
 
   /** Alias of {@link IncomingMessage.socket}, as in Node. */

@@ -320,8 +320,6 @@ export class Server extends EventEmitter {
     const h = this.#handle as NativeHttpServer
     const req = new IncomingMessage(h, head.split('\0'), this.#encrypted)
     const res = new ServerResponse(h, req, this.#hwm, this)
-    const o: Open = { req, res, start: this.requestTimeout > 0 ? Date.now() : 0 }
-    this.#open.set(req._id, o)
     try {
       // `emit` would swallow a returned promise; call the listeners ourselves.
       const listeners = (this.#listeners ??= this.listeners('request') as RequestListener[])
@@ -338,6 +336,12 @@ export class Server extends EventEmitter {
       }
     } catch (err) {
       this.#fail(err, req, res)
+    }
+    // Only exchanges still open need finding by id later (body, drain and abort events,
+    // the request timeout). No native event can arrive while the handler runs, so an
+    // exchange the handler finished at once (the common case) is never registered.
+    if (!res.writableEnded || !req.complete) {
+      this.#open.set(req._id, { req, res, start: this.requestTimeout > 0 ? Date.now() : 0 })
     }
   }
 
