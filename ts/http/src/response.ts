@@ -341,11 +341,15 @@ export class ServerResponse extends Stream {
     }
   }
 
+  // Values were checked when set; this only joins them as `name\0value\0…`.
   #fields(): string {
-    if (this.#headers.size === 0) return ''
-    const parts: string[] = []
-    for (const [name, value] of this.#headers.values()) pushField(parts, name, value)
-    return parts.join('\0')
+    let out = ''
+    for (const [name, value] of this.#headers.values()) {
+      if (Array.isArray(value)) {
+        for (const v of value as readonly string[]) out = out === '' ? `${name}\0${v}` : `${out}\0${name}\0${v}`
+      } else out = out === '' ? `${name}\0${String(value)}` : `${out}\0${name}\0${String(value)}`
+    }
+    return out
   }
 
   #respond(body: Buffer | string | undefined, end: boolean): number | ErrorInfo {
