@@ -6,11 +6,44 @@ import { Readable } from 'node:stream'
  * and {@link ClientResponse} (client side).
  */
 export class BodyReadable extends Readable {
-  /** Reads the whole body into one Buffer. */
-  async buffer(): Promise<Buffer> {
-    const chunks: Buffer[] = []
-    for await (const c of this) chunks.push(c as Buffer)
-    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
+  /**
+   * Reads the whole body into one Buffer. Rejects with the stream's error, or with
+   * `ERR_STREAM_PREMATURE_CLOSE` if it is destroyed before its end.
+   */
+  buffer(): Promise<Buffer> {
+    // Plain listeners rather than `for await`: an async iterator costs several promises
+    // and listeners per body, which shows on small bodies.
+    return new Promise((resolve, reject) => {
+      if (this.errored) return reject(this.errored)
+      if (this.destroyed) return reject(premature())
+      const chunks: Buffer[] = []
+      const onData = (c: Buffer): void => {
+        chunks.push(c)
+      }
+      const done = (): void => {
+        this.off('data', onData)
+        this.off('end', onEnd)
+        this.off('error', onError)
+        this.off('close', onClose)
+      }
+      const onEnd = (): void => {
+        done()
+        resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks))
+      }
+      const onError = (err: Error): void => {
+        done()
+        reject(err)
+      }
+      const onClose = (): void => {
+        if (this.readableEnded) return
+        done()
+        reject(this.errored ?? premature())
+      }
+      this.on('data', onData)
+      this.on('end', onEnd)
+      this.on('error', onError)
+      this.on('close', onClose)
+    })
   }
 
   /** Reads the whole body as UTF-8 text. */
@@ -28,4 +61,8 @@ export class BodyReadable extends Readable {
     const b = await this.buffer()
     return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
   }
+}
+
+function premature(): Error {
+  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })
 }
