@@ -391,6 +391,8 @@ export interface RawHttpServerOptions {
   headersTimeoutMs?: number
   /** Keep-alive timeout in ms. */
   keepAliveTimeoutMs?: number
+  /** Socket idle timeout while a request is in flight, in ms (0 or absent: none). */
+  timeoutMs?: number
   /** `TCP_NODELAY` (default true). */
   noDelay?: boolean
   /** Static responses. */

@@ -196,6 +196,8 @@ pub struct RawHttpServerOptions {
     pub headers_timeout_ms: Option<u32>,
     /// Keep-alive timeout in ms.
     pub keep_alive_timeout_ms: Option<u32>,
+    /// Socket idle timeout while a request is in flight, in ms (0 or absent: none).
+    pub timeout_ms: Option<u32>,
     /// `TCP_NODELAY` (default true).
     pub no_delay: Option<bool>,
     /// Static responses.
@@ -376,6 +378,7 @@ pub fn http_listen(
             Some(0) => Duration::from_secs(365 * 24 * 3600),
             v => ms(v, d.keep_alive_timeout),
         },
+        idle_timeout: options.timeout_ms.filter(|&v| v > 0).map(|v| Duration::from_millis(v as u64)),
         high_water_mark: options.high_water_mark.map_or(DRAIN_HIGH_WATER, |v| v.max(1) as usize),
         upgrade: options.upgrade.unwrap_or(false),
         connect: options.connect.unwrap_or(false),

@@ -53,6 +53,9 @@ pub trait Transport: Send + Sync + 'static {
     fn shutdown_write(&self) -> io::Result<()>;
     /// The peer's address, if known.
     fn peer_addr(&self) -> Option<SocketAddress>;
+    /// Makes dropping the transport reset the connection (`SO_LINGER` 0) instead of
+    /// closing it gracefully: for connections cut off on purpose.
+    fn abort(&self) {}
 }
 
 impl Transport for Sock {
@@ -73,5 +76,8 @@ impl Transport for Sock {
     }
     fn peer_addr(&self) -> Option<SocketAddress> {
         Sock::peer_addr(self).ok()
+    }
+    fn abort(&self) {
+        let _ = self.sock_ref().set_linger(Some(std::time::Duration::ZERO));
     }
 }

@@ -433,4 +433,7 @@ impl Transport for TlsTransport {
     fn peer_addr(&self) -> Option<SocketAddress> {
         self.sock.peer_addr().ok()
     }
+    fn abort(&self) {
+        Transport::abort(&self.sock);
+    }
 }

@@ -75,6 +75,12 @@ export interface ServerOptions {
   requestTimeout?: number
   /** How long in ms an idle keep-alive connection stays open (default 5000). */
   keepAliveTimeout?: number
+  /**
+   * Close a connection whose request is in flight after this many ms without a byte read
+   * or written (default 0: never), as Node's `server.timeout`: a client that stops
+   * reading, or a handler that never answers. The exchange's response emits `'close'`.
+   */
+  timeout?: number
   /** `TCP_NODELAY` on connections (default `true`). */
   noDelay?: boolean
   /** Response bytes queued per connection past which `write` returns `false` (default 64 KiB). */
@@ -154,6 +160,8 @@ function defaultOnError(err: unknown): void {
 export class Server extends EventEmitter {
   /** Time in ms to receive a whole request (0: none). */
   requestTimeout: number
+  /** Socket idle timeout in ms while a request is in flight (0: none); read at `listen()`. See {@link ServerOptions.timeout}. */
+  timeout: number
   #handle: NativeHttpServer | undefined
   #ref = new HandleRef()
   #opts: ServerOptions
@@ -173,6 +181,7 @@ export class Server extends EventEmitter {
     this.#max = options.maxConnections
     this.#hwm = options.highWaterMark ?? 64 * 1024
     this.requestTimeout = options.requestTimeout ?? 300_000
+    this.timeout = options.timeout ?? 0
     this.#onError = options.onError ?? defaultOnError
     const invalidate = (event: string | symbol): void => {
       if (event === 'request') this.#listeners = undefined
@@ -215,6 +224,7 @@ export class Server extends EventEmitter {
       if (o.maxBodySize !== undefined) raw.maxBodySize = positive('maxBodySize', o.maxBodySize)
       if (o.headersTimeout !== undefined) raw.headersTimeoutMs = nonNegative('headersTimeout', o.headersTimeout)
       if (o.keepAliveTimeout !== undefined) raw.keepAliveTimeoutMs = nonNegative('keepAliveTimeout', o.keepAliveTimeout)
+      if (this.timeout > 0) raw.timeoutMs = nonNegative('timeout', this.timeout)
       if (o.noDelay !== undefined) raw.noDelay = o.noDelay
       if (o.routes) raw.routes = o.routes.map(rawRoute)
       raw.highWaterMark = positive('highWaterMark', this.#hwm)
@@ -382,6 +392,16 @@ export class Server extends EventEmitter {
       }
       o.start = Number.POSITIVE_INFINITY
     }
+  }
+
+  /**
+   * Sets {@link Server.timeout} (as Node's `server.setTimeout(ms)`; takes effect at the
+   * next `listen()`). There is no `'timeout'` event: a timed-out connection is closed and
+   * its response emits `'close'`.
+   */
+  setTimeout(ms: number): this {
+    this.timeout = nonNegative('timeout', ms)
+    return this
   }
 
   /** Whether the server is listening. */

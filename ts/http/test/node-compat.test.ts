@@ -96,3 +96,35 @@ describe('Node compatibility details', () => {
     }
   })
 })
+
+describe('socket idle timeout (server.timeout)', () => {
+  it('closes a connection whose handler never answers, and one whose client stops reading', async () => {
+    const closed: string[] = []
+    const big = Buffer.alloc(64 * 1024 * 1024, 0x61)
+    const s = createServer({ timeout: 300 }, (req, res) => {
+      res.on('close', () => closed.push(req.url))
+      if (req.url === '/big') res.end(big)
+      // '/never': no answer at all
+    })
+    const port = await listen(s)
+    const t0 = Date.now()
+    const never = await raw(port, 'GET /never HTTP/1.1\r\nHost: x\r\n\r\n').catch((e: { code: string }) => e.code)
+    expect(never).toBe('ECONNRESET')
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250)
+    // A client that reads nothing: the kernel buffers fill, writes stall, the timeout fires.
+    const c = nodeNet.connect(port, '127.0.0.1')
+    await once(c, 'connect')
+    c.pause()
+    c.on('error', () => {})
+    c.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n')
+    const deadline = Date.now() + 10_000
+    while (!closed.includes('/big') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    expect(closed.sort()).toEqual(['/big', '/never'])
+    // The connection was reset: the client sees its end once it reads again.
+    const gone = once(c, 'close')
+    c.resume()
+    await gone
+    // Without a timeout a slow handler is waited for.
+    expect(s.timeout).toBe(300)
+  }, 20_000)
+})

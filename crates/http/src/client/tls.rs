@@ -76,6 +76,12 @@ impl Transport for MaybeTls {
             MaybeTls::Tls(t) => t.peer_addr(),
         }
     }
+    fn abort(&self) {
+        match self {
+            MaybeTls::Plain(s) => Transport::abort(s),
+            MaybeTls::Tls(t) => t.abort(),
+        }
+    }
 }
 
 /// Connects `http` origins over TCP and `https` origins over TLS, verifying the server

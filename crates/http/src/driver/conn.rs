@@ -86,6 +86,8 @@ enum Exit {
     Graceful,
     /// Drop the socket now.
     Destroy,
+    /// Reset the connection (an idle timeout: the peer may not be reading at all).
+    Reset,
 }
 
 struct Driver {
@@ -99,6 +101,11 @@ struct Driver {
     /// The request whose body is being read.
     reading: Option<u64>,
     head_start: Instant,
+    /// Last time bytes moved on the socket (kept only with an idle timeout).
+    last_io: Instant,
+    /// The current deadline is the idle timeout (destroy) rather than a headers or
+    /// keep-alive one (close gracefully).
+    deadline_destroys: bool,
     idle_since: Option<Instant>,
     served: u64,
     eof: bool,
@@ -152,6 +159,8 @@ pub(crate) async fn serve<T: Transport>(
         slots: VecDeque::new(),
         reading: None,
         head_start: Instant::now(),
+        last_io: Instant::now(),
+        deadline_destroys: false,
         idle_since: None,
         served: 0,
         eof: false,
@@ -188,6 +197,7 @@ pub(crate) async fn serve<T: Transport>(
         }
         Exit::Graceful => linger(&sock).await,
         Exit::Destroy => {}
+        Exit::Reset => sock.abort(),
     }
     drop(sock);
     None
@@ -260,7 +270,11 @@ impl Driver {
                     }
                 }
                 _ = self.flow.ready(), if window_full && !done => {}
-                _ = sleep_until(deadline) => return Exit::Graceful,
+                // An idle timeout with a request in flight cuts the connection (as a
+                // Node socket timeout does); the headers and keep-alive timeouts close it.
+                _ = sleep_until(deadline) => {
+                    return if self.deadline_destroys { Exit::Reset } else { Exit::Graceful };
+                }
                 r = closing.changed() => {
                     if r.is_err() {
                         return Exit::Graceful;
@@ -272,10 +286,14 @@ impl Driver {
 
     fn deadline(&mut self, pending: usize) -> Option<Instant> {
         let opts = &self.inner.opts;
+        // Busy (a request being read or answered): only the socket idle timeout applies.
+        let busy_deadline = opts.idle_timeout.map(|t| self.last_io + t);
         if self.reading.is_some() || !self.slots.is_empty() {
             self.idle_since = None;
-            return None;
+            self.deadline_destroys = true;
+            return busy_deadline;
         }
+        self.deadline_destroys = false;
         if !self.buf.is_empty() || self.served == 0 {
             self.idle_since = None;
             return Some(self.head_start + opts.headers_timeout);
@@ -285,7 +303,8 @@ impl Driver {
             return Some(since + opts.keep_alive_timeout);
         }
         self.idle_since = None;
-        None
+        self.deadline_destroys = true;
+        busy_deadline
     }
 
     fn read<T: Transport>(&mut self, sock: &T) -> io::Result<()> {
@@ -295,6 +314,9 @@ impl Driver {
                 self.conn.handle_eof();
             }
             Ok(v) => {
+                if self.inner.opts.idle_timeout.is_some() {
+                    self.last_io = Instant::now();
+                }
                 if self.buf.is_empty() && self.reading.is_none() && self.served > 0 {
                     self.head_start = Instant::now();
                 }
@@ -562,6 +584,9 @@ impl Driver {
             match sock.try_write(&self.out[self.out_pos..]) {
                 Ok(n) => {
                     self.out_pos += n;
+                    if n > 0 && self.inner.opts.idle_timeout.is_some() {
+                        self.last_io = Instant::now();
+                    }
                     if let Some(id) = self.shared.written(n) {
                         self.inner.handler.on_drain(id);
                     }

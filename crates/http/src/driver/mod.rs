@@ -94,6 +94,9 @@ pub struct HttpServerOptions {
     pub headers_timeout: Duration,
     /// How long an idle keep-alive connection stays open. Node's `keepAliveTimeout`.
     pub keep_alive_timeout: Duration,
+    /// Close a connection with a request in flight after this long without a byte read or
+    /// written (a stalled client, or a handler that never answers). Node's `server.timeout`.
+    pub idle_timeout: Option<Duration>,
     /// `TCP_NODELAY` on accepted sockets.
     pub no_delay: bool,
     /// Serve HTTPS: every accepted connection completes a TLS handshake first.
@@ -167,6 +170,7 @@ impl Default for HttpServerOptions {
             routes: Routes::new(),
             headers_timeout: Duration::from_secs(60),
             keep_alive_timeout: Duration::from_secs(5),
+            idle_timeout: None,
             no_delay: true,
             tls: None,
             compression: None,
