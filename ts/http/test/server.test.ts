@@ -220,7 +220,7 @@ describe('node:http client → our server', () => {
     expect(rssPeak - rss0, `RSS growth; pausedAhead ${pausedAhead}, maxAhead ${maxAhead}`).toBeLessThan(150 * 1024 * 1024)
   }, 90_000)
 
-  // The driver bounds request-body bytes in flight to JS (a 1 MiB credit window), so a
+  // The driver bounds request-body bytes in flight to JS (a 256 KiB credit window), so a
   // blocked JS thread holds the sender back instead of the upload piling up in memory.
   it('request-body backpressure holds while the JS thread is blocked (bytes in flight to JS are bounded)', async () => {
     const SIZE = 50 * 1024 * 1024

@@ -52,7 +52,7 @@ use crate::{Connection, Event, Framing, Headers, Response, Server, WriteError};
 /// Stop reading while this many response bytes wait for the socket.
 const OUT_HIGH_WATER: usize = 1 << 20;
 /// Request-body bytes in flight to the handler at most (see `Driver::flow`).
-const BODY_WINDOW: usize = 1 << 20;
+const BODY_WINDOW: usize = 256 * 1024;
 /// Scratch read size.
 const READ_SIZE: usize = 64 * 1024;
 /// How long a closing connection keeps draining input after shutting down its write side.
