@@ -2,18 +2,17 @@
 //! s_client` ↔ our server, plus the verification failures and garbage handling.
 //! Every peer is spawned on a free port and bounded in time.
 
+mod common;
+use common::*;
 use std::io::Write;
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use iocrate_net::tcp::{AcceptedSocket, ServerEvents, TcpServer};
 use iocrate_net::{ConnectOptions, Credit, ListenOptions, NetError, SocketAddress, StreamEvents, StreamOptions};
 use iocrate_tls::config::{client_config, server_config};
-use iocrate_tls::{codes, ClientOptions, KeyPair, ServerOptions, TlsConn, TlsVersion};
+use iocrate_tls::{codes, ClientOptions, ServerOptions, TlsConn, TlsVersion};
 
 #[derive(Debug)]
 enum Ev {
@@ -50,59 +49,6 @@ fn chan() -> (Arc<Chan>, Receiver<Ev>) {
     (Arc::new(Chan(Mutex::new(tx))), rx)
 }
 
-fn certs() -> &'static PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("iocrate-tls-certs-{}", std::process::id()));
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/gen-test-certs.sh");
-        let st = Command::new("bash").arg(script).arg(&dir).stdout(Stdio::null()).status().expect("bash");
-        assert!(st.success(), "gen-test-certs.sh failed");
-        dir
-    })
-}
-
-fn read(name: &str) -> Vec<u8> {
-    std::fs::read(certs().join(name)).unwrap()
-}
-
-fn pair(name: &str) -> KeyPair {
-    KeyPair { cert: read(&format!("{name}.pem")), key: read(&format!("{name}.key")) }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-struct Peer(Child);
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn s_server(port: u16, cert: &str, extra: &[&str]) -> Peer {
-    let dir = certs();
-    let child = Command::new("openssl")
-        .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-quiet", "-rev"])
-        .arg("-cert")
-        .arg(dir.join(format!("{cert}.pem")))
-        .arg("-key")
-        .arg(dir.join(format!("{cert}.key")))
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("openssl");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "s_server did not start");
-        std::thread::sleep(Duration::from_millis(30));
-    }
-    Peer(child)
-}
-
 fn next(rx: &Receiver<Ev>) -> Ev {
     rx.recv_timeout(Duration::from_secs(10)).expect("event within 10 s")
 }
@@ -112,10 +58,6 @@ fn connect(port: u16, opts: ClientOptions, name: &str) -> (Arc<TlsConn>, Receive
     let setup = client_config(&opts).unwrap();
     let co = ConnectOptions { host: "127.0.0.1".into(), port, ..Default::default() };
     (TlsConn::connect(co, setup, name, Some(Duration::from_secs(10)), ev), rx)
-}
-
-fn ca_opts() -> ClientOptions {
-    ClientOptions { ca: Some(vec![read("ca.pem")]), ..Default::default() }
 }
 
 fn expect_error(rx: &Receiver<Ev>) -> NetError {
@@ -272,34 +214,6 @@ fn accept_echo(conns: &Arc<Mutex<Accepted>>) -> std::thread::JoinHandle<(Arc<Tls
         let seen = echo_with(conn.clone(), rx, true).join().unwrap();
         (conn, seen)
     })
-}
-
-fn s_client(port: u16, extra: &[&str], input: &[u8]) -> (bool, String) {
-    let ca = certs().join("ca.pem");
-    let mut child = Command::new("openssl")
-        .args(["s_client", "-connect", &format!("127.0.0.1:{port}"), "-quiet", "-ign_eof", "-verify_return_error"])
-        .arg("-CAfile")
-        .arg(ca)
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        if start.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
 }
 
 #[test]

@@ -2,49 +2,22 @@
 //! `openssl s_server`, against itself with 10 MiB each way, ALPN/SNI in `info()`,
 //! verification failures, handshake timeouts and end of stream (`close_notify`, TCP EOF).
 
+mod common;
+use common::*;
 use std::io::{self, Read, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use iocrate_net::tcp::Sock;
 use iocrate_net::{NetError, Transport};
 use iocrate_tls::config::{client_config, server_config};
-use iocrate_tls::{codes, tls_error_of, ClientOptions, KeyPair, ServerOptions, TlsTransport, TlsVersion};
+use iocrate_tls::{codes, tls_error_of, ClientOptions, ServerOptions, TlsTransport, TlsVersion};
 use tokio::net::{TcpListener, TcpStream};
 
 const T: Option<Duration> = Some(Duration::from_secs(10));
 
-fn certs() -> &'static PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("iocrate-tls-transport-certs-{}", std::process::id()));
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/gen-test-certs.sh");
-        let st = Command::new("bash").arg(script).arg(&dir).stdout(Stdio::null()).status().expect("bash");
-        assert!(st.success(), "gen-test-certs.sh failed");
-        dir
-    })
-}
-
-fn read(name: &str) -> Vec<u8> {
-    std::fs::read(certs().join(name)).unwrap()
-}
-
-fn pair(name: &str) -> KeyPair {
-    KeyPair { cert: read(&format!("{name}.pem")), key: read(&format!("{name}.key")) }
-}
-
-fn ca_opts() -> ClientOptions {
-    ClientOptions { ca: Some(vec![read("ca.pem")]), ..Default::default() }
-}
-
 fn http11() -> Vec<Vec<u8>> {
     vec![b"http/1.1".to_vec()]
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 async fn listener() -> (TcpListener, u16) {
@@ -158,63 +131,6 @@ fn pattern(len: usize, seed: u32) -> Vec<u8> {
             x as u8
         })
         .collect()
-}
-
-struct Peer(Child);
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn s_server(port: u16, cert: &str, extra: &[&str]) -> Peer {
-    let dir = certs();
-    let child = Command::new("openssl")
-        .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-quiet", "-rev"])
-        .arg("-cert")
-        .arg(dir.join(format!("{cert}.pem")))
-        .arg("-key")
-        .arg(dir.join(format!("{cert}.key")))
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("openssl");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "s_server did not start");
-        std::thread::sleep(Duration::from_millis(30));
-    }
-    Peer(child)
-}
-
-/// Runs `openssl s_client` (blocking; bounded to 10 s): writes `input`, then waits for
-/// the server to close. Returns its exit status and output.
-fn s_client(port: u16, extra: &[&str], input: &[u8]) -> (bool, String) {
-    let ca = certs().join("ca.pem");
-    let mut child = Command::new("openssl")
-        .args(["s_client", "-connect", &format!("127.0.0.1:{port}"), "-quiet", "-ign_eof", "-verify_return_error"])
-        .arg("-CAfile")
-        .arg(ca)
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
 }
 
 fn code_of(e: &io::Error) -> &'static str {
