@@ -77,6 +77,8 @@ export declare class HttpServerHandle {
    * an open one is chunked. Returns the bytes queued on the connection.
    */
   respond(req: number, status: number, fields: string, body: Buffer | string | undefined | null, end: boolean): number | ErrorInfo
+  /** Sends the whole responses `respond` deferred. Returns how many there were. */
+  flush(): number
   /**
    * Writes body bytes; returns the bytes queued on the connection (at
    * `drainHighWater` or more an HTTP_DRAIN event follows once they drain).

@@ -315,6 +315,16 @@ pub struct HttpServerHandle {
     server: Arc<HttpServer>,
     open: Arc<OpenMap>,
     id: u32,
+    /// Whole responses waiting for [`HttpServerHandle::flush`] (JS-thread only).
+    deferred: std::cell::RefCell<Vec<Deferred>>,
+}
+
+/// A whole response handed over by `respond` and sent at the next `flush`.
+struct Deferred {
+    exchange: Exchange,
+    status: u16,
+    headers: Headers,
+    body: Bytes,
 }
 
 impl crate::bridge::Closeable for HttpServer {
@@ -393,7 +403,7 @@ pub fn http_listen(
     match HttpServer::bind(options.listen.into(), opts, handler) {
         Ok(server) => {
             bridge.inner.track(&server);
-            Either::A(HttpServerHandle { server, open, id })
+            Either::A(HttpServerHandle { server, open, id, deferred: Default::default() })
         }
         Err(e) => Either::B(e.into()),
     }
@@ -439,12 +449,14 @@ impl HttpServerHandle {
     /// SERVER_CLOSE follows once every connection has closed.
     #[napi]
     pub fn close(&self) {
+        self.flush();
         self.server.close();
     }
 
     /// Closes every connection now, cutting off requests in flight.
     #[napi]
     pub fn close_all_connections(&self) {
+        self.flush();
         self.server.close_all_connections();
     }
 
@@ -477,13 +489,21 @@ impl HttpServerHandle {
             return Either::B(ErrorInfo::new("ERR_HTTP_INVALID_STATUS_CODE", format!("Invalid status code: {status}")));
         }
         if end && framing == Framing::Length(body.len() as u64) {
-            // The common case: the whole response in one command.
+            // The common case: the whole response in one command, and not even sent yet:
+            // it waits for `flush()` (JS calls it once the current batch of requests is
+            // handled), so the I/O thread is woken once per batch rather than per response.
             self.finish(req);
-            return match ex.respond_full(status as u16, head.headers, body) {
-                Ok(q) => Either::A(q as f64),
-                Err(_) => Either::B(closed()),
-            };
+            let queued = ex.queued() + body.len();
+            self.deferred.borrow_mut().push(Deferred {
+                exchange: ex,
+                status: status as u16,
+                headers: head.headers,
+                body,
+            });
+            return Either::A(queued as f64);
         }
+        // Anything else for this connection goes after what is already waiting.
+        self.flush();
         if ex.respond(status as u16, head.headers, framing).is_err() {
             self.finish(req);
             return Either::B(closed());
@@ -507,10 +527,23 @@ impl HttpServerHandle {
         Either::A(queued as f64)
     }
 
+    /// Sends the whole responses `respond` deferred. Returns how many there were.
+    #[napi]
+    pub fn flush(&self) -> u32 {
+        let batch = std::mem::take(&mut *self.deferred.borrow_mut());
+        let n = batch.len() as u32;
+        for d in batch {
+            // A connection that closed meanwhile already told JS (HTTP_ABORT).
+            let _ = d.exchange.respond_full(d.status, d.headers, d.body);
+        }
+        n
+    }
+
     /// Writes body bytes; returns the bytes queued on the connection (at
     /// `drainHighWater` or more an HTTP_DRAIN event follows once they drain).
     #[napi]
     pub fn write(&self, req: f64, chunk: Either<BufferSlice, String>) -> Either<f64, ErrorInfo> {
+        self.flush();
         let Some(ex) = self.exchange(req) else { return Either::B(closed()) };
         match ex.write_body(body_bytes(Some(chunk))) {
             Ok(q) => Either::A(q as f64),
@@ -561,6 +594,7 @@ impl HttpServerHandle {
     /// Closes the request's connection at once.
     #[napi]
     pub fn destroy(&self, req: f64) {
+        self.flush();
         if let Some(ex) = self.exchange(req) {
             self.finish(req);
             let _ = ex.destroy();

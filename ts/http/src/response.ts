@@ -25,6 +25,8 @@ type Callback = (err?: Error | null) => void
 /** Told when a response is over, to forget it. @internal */
 export interface ResponseOwner {
   _responseDone(res: ServerResponse): void
+  /** A whole response was handed to the addon, which sends it at the next flush. */
+  _scheduleFlush(): void
 }
 
 function finishResponse(res: ServerResponse): void {
@@ -356,6 +358,7 @@ export class ServerResponse extends Stream {
     checkStatus(this.statusCode)
     this.#sent = true
     const r = this.#native.respond(this.req._id, this.statusCode, this.#fields(), body, end)
+    if (end) this.#owner._scheduleFlush()
     if (isErrorInfo(r) && r.code !== CLOSED) {
       // The head was refused (a header the JS checks let through): nothing can be sent
       // for this request any more, so close its connection rather than leave the client

@@ -166,6 +166,7 @@ export class Server extends EventEmitter {
   #ref = new HandleRef()
   #opts: ServerOptions
   #open = new Map<number, Open>()
+  #flushQueued = false
   // The 'request' listeners, cached (they rarely change; `listeners()` copies).
   #listeners: RequestListener[] | undefined
   #closing = false
@@ -355,6 +356,23 @@ export class Server extends EventEmitter {
     }
   }
 
+  /**
+   * Whole responses wait in the addon until the current batch of requests has been
+   * handled, then go to the I/O thread together (one wake-up per batch, not per response).
+   * @internal
+   */
+  _scheduleFlush(): void {
+    if (this.#flushQueued) return
+    this.#flushQueued = true
+    process.nextTick(flushServer, this)
+  }
+
+  /** @internal */
+  _flush(): void {
+    this.#flushQueued = false
+    this.#handle?.flush()
+  }
+
   /** A response finished: forget the exchange unless its body is still arriving. @internal */
   _responseDone(res: ServerResponse): void {
     const req = res.req
@@ -486,6 +504,10 @@ export class Server extends EventEmitter {
     if (!this.#handle) return
     await new Promise<void>((resolve) => this.close(() => resolve()))
   }
+}
+
+function flushServer(server: Server): void {
+  server._flush()
 }
 
 function positive(name: string, v: number): number {
