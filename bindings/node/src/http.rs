@@ -63,8 +63,13 @@ fn lock(m: &OpenMap) -> std::sync::MutexGuard<'_, HashMap<u64, Open>> {
 }
 
 /// `name\0value\0…` for a header list.
-fn encode_fields(out: &mut Vec<u8>, headers: &Headers) {
+/// Appends `\0name\0value` per field. With `skip_coding`, leaves out `Content-Encoding`
+/// and `Content-Length` (they described a body the client has decoded).
+pub(crate) fn encode_fields(out: &mut Vec<u8>, headers: &Headers, skip_coding: bool) {
     for (n, v) in headers.iter() {
+        if skip_coding && (n.eq_ignore_ascii_case("content-encoding") || n.eq_ignore_ascii_case("content-length")) {
+            continue;
+        }
         out.push(0);
         out.extend_from_slice(n.as_bytes());
         out.push(0);
@@ -85,7 +90,7 @@ fn encode_head(info: &RequestInfo, flags: u32) -> Vec<u8> {
         }
         None => s.extend_from_slice(b"\x00\x000"),
     }
-    encode_fields(&mut s, &req.headers);
+    encode_fields(&mut s, &req.headers, false);
     s
 }
 
@@ -119,7 +124,7 @@ impl Handler for JsHandler {
             self.sink.push(kind::HTTP_BODY_END, Payload::Num(id as f64));
         } else {
             let mut s = id.to_string().into_bytes();
-            encode_fields(&mut s, &trailers);
+            encode_fields(&mut s, &trailers, false);
             self.sink.push(kind::HTTP_BODY_END, Payload::Latin1(s));
         }
     }
@@ -257,6 +262,23 @@ fn latin1(s: &str) -> Option<Vec<u8>> {
     s.chars().map(|c| u8::try_from(c as u32).ok()).collect()
 }
 
+fn invalid_char(name: &str) -> ErrorInfo {
+    ErrorInfo::new("ERR_INVALID_CHAR", format!("Invalid character in header content [\"{name}\"]"))
+}
+
+/// Decodes header fields passed from JS as `name\0value\0…` (values latin1).
+pub(crate) fn header_fields(s: &str) -> std::result::Result<Headers, ErrorInfo> {
+    let mut h = Headers::new();
+    if s.is_empty() {
+        return Ok(h);
+    }
+    let mut it = s.split('\0');
+    while let (Some(n), Some(v)) = (it.next(), it.next()) {
+        h.push(n, latin1(v).ok_or_else(|| invalid_char(n))?);
+    }
+    Ok(h)
+}
+
 /// What a response's header string says about framing.
 struct ParsedHead {
     headers: Headers,
@@ -288,9 +310,7 @@ fn parse_fields(fields: &str) -> std::result::Result<ParsedHead, ErrorInfo> {
                 format!("Transfer-Encoding \"{v}\" is not supported: the server frames the body itself"),
             ));
         }
-        let value = latin1(v).ok_or_else(|| {
-            ErrorInfo::new("ERR_INVALID_CHAR", format!("Invalid character in header content [\"{n}\"]"))
-        })?;
+        let value = latin1(v).ok_or_else(|| invalid_char(n))?;
         out.headers.push(n, value);
     }
     Ok(out)

@@ -26,6 +26,7 @@ use napi_derive::napi;
 
 use crate::bridge::{kind, Bridge, Payload, Sink};
 use crate::error::ErrorInfo;
+use crate::http::{encode_fields, header_fields};
 use iocrate_net::Credit;
 
 type ReqMap = Mutex<HashMap<u64, RequestHandle>>;
@@ -121,18 +122,6 @@ fn run_decoders(stack: &mut [Decoder], input: &[u8]) -> std::result::Result<Vec<
         data = out;
     }
     Ok(data)
-}
-
-fn encode_fields(out: &mut Vec<u8>, headers: &Headers, skip_encoding: bool) {
-    for (n, v) in headers.iter() {
-        if skip_encoding && (n.eq_ignore_ascii_case("content-encoding") || n.eq_ignore_ascii_case("content-length")) {
-            continue;
-        }
-        out.push(0);
-        out.extend_from_slice(n.as_bytes());
-        out.push(0);
-        out.extend_from_slice(v);
-    }
 }
 
 impl ResponseHandler for JsResponse {
@@ -296,26 +285,6 @@ pub fn http_client(bridge: &Bridge, options: Option<RawHttpClientOptions>) -> Ei
     })
 }
 
-fn fields(s: &str) -> std::result::Result<Headers, ErrorInfo> {
-    let mut h = Headers::new();
-    if s.is_empty() {
-        return Ok(h);
-    }
-    let mut it = s.split('\0');
-    while let (Some(n), Some(v)) = (it.next(), it.next()) {
-        let value: Option<Vec<u8>> = if v.is_ascii() {
-            Some(v.as_bytes().to_vec())
-        } else {
-            v.chars().map(|c| u8::try_from(c as u32).ok()).collect()
-        };
-        let value = value.ok_or_else(|| {
-            ErrorInfo::new("ERR_INVALID_CHAR", format!("Invalid character in header content [\"{n}\"]"))
-        })?;
-        h.push(n, value);
-    }
-    Ok(h)
-}
-
 fn closed() -> ErrorInfo {
     ErrorInfo::new("ERR_IOCRATE_HTTP_REQUEST_CLOSED", "the request is finished or aborted")
 }
@@ -346,7 +315,7 @@ impl HttpClientHandle {
         body: Option<BufferSlice>,
         length: Option<f64>,
     ) -> Either<f64, ErrorInfo> {
-        let headers = match fields(&fields_str) {
+        let headers = match header_fields(&fields_str) {
             Ok(h) => h,
             Err(e) => return Either::B(e),
         };
@@ -404,7 +373,7 @@ impl HttpClientHandle {
     #[napi]
     pub fn end(&self, req: f64, trailers: Option<String>) -> Option<ErrorInfo> {
         let h = lock(&self.reqs).get(&(req as u64)).cloned()?;
-        let t = match trailers.as_deref().map(fields) {
+        let t = match trailers.as_deref().map(header_fields) {
             None => Headers::new(),
             Some(Ok(t)) => t,
             Some(Err(e)) => return Some(e),
