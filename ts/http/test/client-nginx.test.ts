@@ -101,11 +101,32 @@ ${temp}
       .map((l) => l.split(' '))
   }
   const connectionsIn = (lines: string[][]): number => new Set(lines.map((l) => l[0])).size
+  const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+  // nginx writes a log line just after the response went out: wait for the log to settle
+  // before counting from it, and for the expected lines to land before reading them.
+  async function settledCount(): Promise<number> {
+    let n = accessLines().length
+    for (let i = 0; i < 40; i++) {
+      await pause(25)
+      const m = accessLines().length
+      if (m === n) break
+      n = m
+    }
+    return n
+  }
+  async function linesSince(before: number, want: number): Promise<string[][]> {
+    let lines = accessLines().slice(before)
+    for (let i = 0; i < 100 && lines.length < want; i++) {
+      await pause(20)
+      lines = accessLines().slice(before)
+    }
+    return lines
+  }
 
   it('keep-alive GETs of a `return 200` location reuse one connection', async () => {
     const a = new Agent()
     try {
-      const before = accessLines().length
+      const before = await settledCount()
       for (let i = 0; i < 10; i++) {
         const res = await request(`${origin}/hello`, { agent: a })
         expect(res.statusCode).toBe(200)
@@ -115,7 +136,7 @@ ${temp}
       }
       const r = await request(`${origin}/echo-method`, { agent: a, method: 'OPTIONS' })
       expect(await r.text()).toBe('OPTIONS')
-      const lines = accessLines().slice(before)
+      const lines = await linesSince(before, 11)
       expect(lines).toHaveLength(11)
       expect(connectionsIn(lines)).toBe(1)
       expect(lines.map((l) => Number(l[1]))).toEqual(Array.from({ length: 11 }, (_, i) => i + 1))
@@ -204,10 +225,10 @@ ${temp}
   it('pipelining: 2 with 2 sockets: 200 requests all succeed over the two connections', async () => {
     const a = new Agent({ maxSockets: 2, pipelining: 2 })
     try {
-      const before = accessLines().length
+      const before = await settledCount()
       const out = await Promise.all(Array.from({ length: 200 }, async (_, i) => (await request(`${origin}/hello?i=${i}`, { agent: a })).text()))
       expect(out.every((t) => t === 'hello from nginx')).toBe(true)
-      const lines = accessLines().slice(before)
+      const lines = await linesSince(before, 200)
       expect(lines).toHaveLength(200)
       expect(connectionsIn(lines)).toBeLessThanOrEqual(2)
     } finally {
@@ -218,13 +239,13 @@ ${temp}
   it('a location without keep-alive (Connection: close): sequential requests each get a new connection', async () => {
     const a = new Agent()
     try {
-      const before = accessLines().length
+      const before = await settledCount()
       for (let i = 0; i < 3; i++) {
         const r = await request(`${origin}/noka`, { agent: a })
         expect(r.headers.connection).toBe('close')
         expect(await r.text()).toBe('no keep-alive')
       }
-      expect(connectionsIn(accessLines().slice(before))).toBe(3)
+      expect(connectionsIn(await linesSince(before, 3))).toBe(3)
     } finally {
       a.close()
     }
@@ -246,13 +267,7 @@ ${temp}
     const a = new Agent({ maxSockets: 32 })
     try {
       // Let the log lines of earlier tests land first, so they are not counted here.
-      let before = accessLines().length
-      for (let i = 0; i < 20; i++) {
-        await new Promise((r) => setTimeout(r, 25))
-        const n = accessLines().length
-        if (n === before) break
-        before = n
-      }
+      const before = await settledCount()
       let next = 0
       let ok = 0
       const paths = ['/hello', '/echo-method', '/text.txt']
@@ -267,12 +282,7 @@ ${temp}
       }
       await Promise.all(Array.from({ length: 32 }, worker))
       expect(ok).toBe(1000)
-      // nginx logs a request after its response went out: give the last lines a moment.
-      let lines = accessLines().slice(before)
-      for (let i = 0; i < 100 && lines.length < 1000; i++) {
-        await new Promise((r) => setTimeout(r, 20))
-        lines = accessLines().slice(before)
-      }
+      const lines = await linesSince(before, 1000)
       expect(lines).toHaveLength(1000)
       expect(lines.every((l) => l[2] === '200')).toBe(true)
       expect(connectionsIn(lines)).toBeLessThanOrEqual(32)
