@@ -68,6 +68,13 @@ export declare class HttpServerHandle {
    * SERVER_CLOSE follows once every connection has closed.
    */
   close(): void
+  /**
+   * Hands this server's WebSocket upgrades (on the WebSocket server's path) to `ws`,
+   * over plain TCP and TLS alike.
+   */
+  attachWebSocket(ws: WsServerHandle): void
+  /** Stops handing upgrades to `ws`. */
+  detachWebSocket(ws: WsServerHandle): void
   /** Closes every connection now, cutting off requests in flight. */
   closeAllConnections(): void
   /**
@@ -235,6 +242,76 @@ export declare class UdpHandle {
   close(): void
 }
 
+/** One WebSocket connection (server or client side). */
+export declare class WsConnHandle {
+  /** The id this connection's events carry. */
+  get id(): number
+  /** The subprotocol chosen (server side; a client learns it from WS_OPEN). */
+  get protocol(): string | null
+  /** The extensions in effect (server side; a client learns them from WS_OPEN). */
+  get extensions(): string | null
+  /**
+   * Queues a message: a string as text; a Buffer as binary, or as text when `binary`
+   * is false (it must then be valid UTF-8). Returns `bufferedAmount`.
+   */
+  send(data: string | Buffer, binary?: boolean | undefined | null): number | ErrorInfo
+  /** Queues a ping (payload at most 125 bytes). */
+  ping(data?: Buffer | undefined | null): ErrorInfo | null
+  /** Queues a pong (payload at most 125 bytes). */
+  pong(data?: Buffer | undefined | null): ErrorInfo | null
+  /** Starts the close handshake (after queued messages). False if already closing. */
+  close(code?: number | undefined | null, reason?: string | undefined | null): boolean
+  /** Drops the connection now. */
+  terminate(): void
+  /** Stops reading from the peer until `resume` (messages already delivered still come). */
+  pause(): void
+  /** Resumes reading. */
+  resume(): void
+  /** Bytes queued and not yet written (`bufferedAmount`). */
+  buffered(): number
+  /** Subscribes to a topic (server side). False if already subscribed or closed. */
+  subscribe(topic: string): boolean
+  /** Unsubscribes from a topic. False if not subscribed. */
+  unsubscribe(topic: string): boolean
+  /** Whether subscribed to `topic`. */
+  isSubscribed(topic: string): boolean
+  /** Topics this connection is subscribed to. */
+  topics(): Array<string>
+  /**
+   * Publishes to every subscriber of `topic` except this connection. Returns how many
+   * it was queued for.
+   */
+  publish(topic: string, data: string | Buffer, binary?: boolean | undefined | null): number
+}
+
+/** A WebSocket server: attach it to HTTP servers; connections arrive as WS_OPEN. */
+export declare class WsServerHandle {
+  /** The id server events (WS_OPEN, WS_UPGRADE) carry. */
+  get id(): number
+  /**
+   * Accepts a pending upgrade (WS_UPGRADE) with `protocol` (one the client offered)
+   * and extra response header lines (`[name, value, …]`). Returns the connection, or
+   * nothing when the upgrade is gone (timed out, client left).
+   */
+  accept(pending: number, protocol?: string | undefined | null, headers?: Array<string> | undefined | null): WsConnHandle | null
+  /** Refuses a pending upgrade with an HTTP status and a plain-text body. */
+  reject(pending: number, status: number, body?: string | undefined | null): void
+  /**
+   * Sends a message to every subscriber of `topic` (framed once, in Rust). Strings go
+   * as text, Buffers as binary unless `binary` is false. Returns the subscribers it was
+   * queued for.
+   */
+  publish(topic: string, data: string | Buffer, binary?: boolean | undefined | null): number
+  /** Subscribers of `topic`. */
+  subscribers(topic: string): number
+  /** Open connections. */
+  connections(): number
+  /** Stops taking upgrades (pending ones are refused with 503); open connections stay. */
+  close(): void
+  /** Starts the close handshake on every open connection. */
+  closeAll(code?: number | undefined | null, reason?: string | undefined | null): void
+}
+
 /** An address as Node's `address()` returns it. */
 export interface AddressInfo {
   /** IP address or Unix socket path. */
@@ -343,6 +420,18 @@ export interface RawConnectOptions {
   connectTimeoutMs?: number
   /** Stream settings. */
   stream?: RawStreamOptions
+}
+
+/** permessage-deflate settings from JS. */
+export interface RawDeflateOptions {
+  /** Messages shorter than this are sent uncompressed (default 1024). */
+  threshold?: number
+  /** zlib level 0-9 (default 1). */
+  level?: number
+  /** Largest window for what the server compresses (8-15). */
+  serverMaxWindowBits?: number
+  /** Largest window for what the client compresses (8-15). */
+  clientMaxWindowBits?: number
 }
 
 /** Agent (pool) settings from JS. */
@@ -543,6 +632,68 @@ export interface RawUdpOptions {
   readWindow?: number
 }
 
+/** Client connection settings from JS. */
+export interface RawWsConnectOptions {
+  /** `wss:` (TLS). */
+  secure: boolean
+  /** Host name or address. */
+  host: string
+  /** Port. */
+  port: number
+  /** Path and query. */
+  target: string
+  /** Subprotocols to offer. */
+  protocols?: Array<string>
+  /** Extra request headers, `[name, value, …]`. */
+  headers?: Array<string>
+  /** Offer permessage-deflate with these settings. */
+  deflate?: RawDeflateOptions
+  /** Connection settings. */
+  settings?: RawWsSettings
+  /** Whole-handshake timeout in ms (default 30000). */
+  handshakeTimeoutMs?: number
+  /** Trusted CAs (PEM); absent: the system roots. */
+  ca?: Array<Buffer>
+  /** Client certificate (PEM). */
+  cert?: Buffer
+  /** Client key (PEM). */
+  key?: Buffer
+  /** Name to verify and send as SNI instead of the host. */
+  servername?: string
+  /** Accept any server certificate. */
+  dangerouslyDisableCertificateVerification?: boolean
+}
+
+/** Server settings from JS. */
+export interface RawWsServerOptions {
+  /** Upgrade only this path (query ignored). */
+  path?: string
+  /** JS decides each upgrade (WS_UPGRADE, then `accept`/`reject`). */
+  verify?: boolean
+  /** Offer permessage-deflate. */
+  deflate?: RawDeflateOptions
+  /** Connection settings. */
+  settings?: RawWsSettings
+}
+
+/** Connection settings shared by servers and clients. */
+export interface RawWsSettings {
+  /** Largest message (bytes, after decompression); beyond it the connection closes 1009. */
+  maxPayload?: number
+  /** Keep-alive ping after this many ms without input (0: off). */
+  pingIntervalMs?: number
+  /** Terminate when nothing answers a keep-alive ping within this many ms. */
+  pingTimeoutMs?: number
+  /** After a close frame, how long to wait for the peer's (ms). */
+  closeTimeoutMs?: number
+  /** `bufferedAmount` at which `drain` is armed. */
+  highWaterMark?: number
+  /** `bufferedAmount` beyond which the connection is cut (close code 1008 reported). */
+  maxBuffered?: number
+  /** Publishes skip a subscriber with more than this many bytes waiting. */
+  maxBackpressure?: number
+}
+
 /** The runtime's settings and state. */
 export declare function runtimeInfo(): RuntimeInfo
 
@@ -584,3 +735,12 @@ export declare function tlsListen(bridge: Bridge, options: RawTlsServerOptions):
  * starts reading.
  */
 export declare function udpBind(bridge: Bridge, options: RawUdpOptions): UdpHandle | ErrorInfo
+
+/**
+ * Opens a client connection. Events arrive under the handle's id: WS_OPEN once the
+ * handshake is done, or ERROR then WS_CLOSE (1006) if it fails.
+ */
+export declare function wsConnect(bridge: Bridge, options: RawWsConnectOptions): WsConnHandle | ErrorInfo
+
+/** Creates a WebSocket server (not listening by itself: attach it to an HTTP server). */
+export declare function wsServer(bridge: Bridge, options: RawWsServerOptions): WsServerHandle

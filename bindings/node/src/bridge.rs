@@ -49,6 +49,13 @@ pub(crate) mod kind {
     pub(crate) const HTTP_RESPONSE: u32 = 22;
     pub(crate) const HTTP_CLIENT_ERROR: u32 = 23;
     pub(crate) const HTTP_UPGRADE: u32 = 24;
+    pub(crate) const WS_OPEN: u32 = 25;
+    pub(crate) const WS_TEXT: u32 = 26;
+    pub(crate) const WS_BINARY: u32 = 27;
+    pub(crate) const WS_PING: u32 = 28;
+    pub(crate) const WS_PONG: u32 = 29;
+    pub(crate) const WS_CLOSE: u32 = 30;
+    pub(crate) const WS_UPGRADE: u32 = 31;
 }
 
 /// Names and numbers of the event kinds.
@@ -78,6 +85,13 @@ pub fn event_kinds() -> std::collections::HashMap<String, u32> {
         ("HTTP_RESPONSE", HTTP_RESPONSE),
         ("HTTP_CLIENT_ERROR", HTTP_CLIENT_ERROR),
         ("HTTP_UPGRADE", HTTP_UPGRADE),
+        ("WS_OPEN", WS_OPEN),
+        ("WS_TEXT", WS_TEXT),
+        ("WS_BINARY", WS_BINARY),
+        ("WS_PING", WS_PING),
+        ("WS_PONG", WS_PONG),
+        ("WS_CLOSE", WS_CLOSE),
+        ("WS_UPGRADE", WS_UPGRADE),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -101,6 +115,10 @@ pub enum Payload {
     /// `[number, Buffer]`: a chunk belonging to a sub-id (an HTTP request, say), with the
     /// read credit returned once JS has it.
     IdBytes(f64, bytes::Bytes, Option<Credit>),
+    /// Valid UTF-8 bytes, delivered as a JS string (a text message), with its credit.
+    Utf8(bytes::Bytes, Option<Credit>),
+    /// Bytes delivered as a Buffer, with its credit.
+    Buf(bytes::Bytes, Option<Credit>),
     Lazy(LazyValue),
 }
 
@@ -153,6 +171,19 @@ impl ToNapiValue for Batch {
                         pair.set(1, Buffer::from(Vec::from(b)))?;
                     }
                     arr.set(i + 2, pair)?;
+                    drop(credit);
+                }
+                Payload::Utf8(b, credit) => {
+                    // The codec validated the UTF-8; a lossy view never allocates for valid input.
+                    arr.set(i + 2, String::from_utf8_lossy(&b).as_ref())?;
+                    drop(credit);
+                }
+                Payload::Buf(b, credit) => {
+                    if b.len() <= COPY_MAX {
+                        arr.set(i + 2, BufferSlice::copy_from(&env, &b)?)?;
+                    } else {
+                        arr.set(i + 2, Buffer::from(Vec::from(b)))?;
+                    }
                     drop(credit);
                 }
                 Payload::Lazy(f) => {

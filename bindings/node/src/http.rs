@@ -28,6 +28,7 @@ use iocrate_http::driver::{
     Exchange, Handler, HttpServer, HttpServerOptions, RequestInfo, Routes, StaticResponse, TlsAccept, Upgraded,
     DRAIN_HIGH_WATER,
 };
+use iocrate_http::client::MaybeTls;
 use iocrate_http::{Framing, Headers, Limits, Version};
 use iocrate_net::tcp::TcpConn;
 use iocrate_net::{Credit, StreamOptions};
@@ -35,6 +36,7 @@ use iocrate_tls::config::server_config;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use crate::websocket::{find, Attached, WsServerHandle};
 use crate::bridge::{kind, Bridge, Payload, Sink};
 use crate::error::ErrorInfo;
 use crate::net::{AddressInfo, RawListenOptions};
@@ -56,6 +58,8 @@ type OpenMap = Mutex<HashMap<u64, Open>>;
 struct JsHandler {
     sink: Sink,
     open: Arc<OpenMap>,
+    /// WebSocket servers attached to this server: their upgrades stay in Rust.
+    ws: Attached,
 }
 
 fn lock(m: &OpenMap) -> std::sync::MutexGuard<'_, HashMap<u64, Open>> {
@@ -79,7 +83,7 @@ pub(crate) fn encode_fields(out: &mut Vec<u8>, headers: &Headers, skip_coding: b
 
 /// The request head as one latin1 string: `id\0flags\0method\0target\0remoteHost\0
 /// remotePort\0name\0value…`.
-fn encode_head(info: &RequestInfo, flags: u32) -> Vec<u8> {
+pub(crate) fn encode_head(info: &RequestInfo, flags: u32) -> Vec<u8> {
     let req = &info.request;
     let mut s = Vec::with_capacity(64 + req.headers.len() * 32);
     let _ = write!(s, "{}\0{}\0{}\0", info.id, flags, req.method);
@@ -139,13 +143,26 @@ impl Handler for JsHandler {
         self.sink.push(kind::HTTP_DRAIN, Payload::Num(id as f64));
     }
 
+    fn claims_upgrade(&self, req: &iocrate_http::Request, _tls: bool) -> bool {
+        find(&self.ws, req).is_some()
+    }
+
     fn on_upgrade(&self, info: RequestInfo, up: Upgraded) {
+        if let Some(ws) = find(&self.ws, &info.request) {
+            ws.handle_upgrade(info, up);
+            return;
+        }
         // The connection becomes a plain stream handle with its own id, reporting through
         // the same bridge; JS gets the request head, the handle and the bytes read ahead.
+        let sock = match up.io {
+            MaybeTls::Plain(sock) => sock,
+            // Only claimed upgrades come over TLS, and those went to their WebSocket server.
+            MaybeTls::Tls(_) => return,
+        };
         let s = Sink::new(&self.sink.bridge);
         let sid = s.id;
-        let _ = up.sock.set_no_delay(true);
-        let conn = TcpConn::accepted(up.sock, Some(up.guard), &StreamOptions::default(), Arc::new(s));
+        let _ = sock.set_no_delay(true);
+        let conn = TcpConn::accepted(sock, Some(up.guard), &StreamOptions::default(), Arc::new(s));
         self.sink.bridge.track(&conn);
         let head_str = encode_head(&info, 0);
         let c = conn.clone();
@@ -337,6 +354,8 @@ pub struct HttpServerHandle {
     id: u32,
     /// Whole responses waiting for [`HttpServerHandle::flush`] (JS-thread only).
     deferred: std::cell::RefCell<Vec<Deferred>>,
+    /// WebSocket servers attached to this server.
+    ws: Attached,
 }
 
 /// A whole response handed over by `respond` and sent at the next `flush`.
@@ -419,11 +438,12 @@ pub fn http_listen(
             Err(e) => return Either::B(e),
         },
     };
-    let handler = Arc::new(JsHandler { sink, open: open.clone() });
+    let ws: Attached = Attached::default();
+    let handler = Arc::new(JsHandler { sink, open: open.clone(), ws: ws.clone() });
     match HttpServer::bind(options.listen.into(), opts, handler) {
         Ok(server) => {
             bridge.inner.track(&server);
-            Either::A(HttpServerHandle { server, open, id, deferred: Default::default() })
+            Either::A(HttpServerHandle { server, open, id, deferred: Default::default(), ws })
         }
         Err(e) => Either::B(e.into()),
     }
@@ -471,6 +491,22 @@ impl HttpServerHandle {
     pub fn close(&self) {
         self.flush();
         self.server.close();
+    }
+
+    /// Hands this server's WebSocket upgrades (on the WebSocket server's path) to `ws`,
+    /// over plain TCP and TLS alike.
+    #[napi]
+    pub fn attach_web_socket(&self, ws: &WsServerHandle) {
+        let mut list = self.ws.write().unwrap_or_else(|e| e.into_inner());
+        if !list.iter().any(|s| Arc::ptr_eq(s, &ws.core)) {
+            list.push(ws.core.clone());
+        }
+    }
+
+    /// Stops handing upgrades to `ws`.
+    #[napi]
+    pub fn detach_web_socket(&self, ws: &WsServerHandle) {
+        self.ws.write().unwrap_or_else(|e| e.into_inner()).retain(|s| !Arc::ptr_eq(s, &ws.core));
     }
 
     /// Closes every connection now, cutting off requests in flight.

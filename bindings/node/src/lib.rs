@@ -15,3 +15,4 @@ mod runtime;
 mod stream;
 mod tls;
 mod udp;
+mod websocket;

@@ -177,7 +177,7 @@ impl Response {
 }
 
 /// The canonical reason phrase (the IANA registry's, as Node's `STATUS_CODES`), else "".
-pub(crate) fn reason(status: u16) -> &'static str {
+pub fn reason(status: u16) -> &'static str {
     match status {
         100 => "Continue",
         101 => "Switching Protocols",

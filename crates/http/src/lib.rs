@@ -33,6 +33,6 @@ pub use bytes;
 pub use conn::{Client, Connection, Event, Framing, Role, Server};
 
 pub use error::{Error, WriteError};
-pub use head::{parse_request, parse_response, Request, RequestTarget, Response, Version};
+pub use head::{parse_request, parse_response, reason as reason_phrase, Request, RequestTarget, Response, Version};
 pub use headers::Headers;
 pub use limits::Limits;

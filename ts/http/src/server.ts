@@ -198,6 +198,11 @@ export class Server extends EventEmitter {
     return native.httpListen(getBridge(), raw)
   }
 
+  /** The native server while listening (WebSocket servers attach to it). @internal */
+  _nativeHandle(): NativeHttpServer | undefined {
+    return this.#handle
+  }
+
   /** Marks requests as HTTPS. @internal */
   protected _setEncrypted(): void {
     this.#encrypted = true

@@ -121,8 +121,9 @@ struct Driver {
     /// Request-body bytes handed to the handler and not yet consumed: reading stops at
     /// [`BODY_WINDOW`], so a slow consumer holds the sender back.
     flow: Arc<ReadFlow>,
-    /// Whether an Upgrade/CONNECT request may take the connection over (plain TCP only).
-    can_handoff: bool,
+    /// The connection runs over TLS: only upgrades the handler claims
+    /// ([`super::Handler::claims_upgrade`]) are handed off.
+    tls: bool,
     /// The Upgrade/CONNECT request taking the connection over, once earlier responses are out.
     handoff: Option<RequestInfo>,
 }
@@ -137,14 +138,14 @@ pub(crate) struct Handoff<T> {
 
 /// Serves one connection (already accepted, and for TLS already handshaken) until it
 /// closes.
-/// With `can_handoff`, an Upgrade or CONNECT request the server hands off (see
-/// [`super::HttpServerOptions::upgrade`]) ends the HTTP session and comes back as a
+/// An Upgrade or CONNECT request the server hands off (see
+/// [`super::HttpServerOptions::upgrade`] and [`super::Handler::claims_upgrade`]) ends the HTTP session and comes back as a
 /// [`Handoff`] once every earlier response has been written.
 pub(crate) async fn serve<T: Transport>(
     sock: T,
     remote: Option<SocketAddress>,
     inner: Arc<Inner>,
-    can_handoff: bool,
+    tls: bool,
 ) -> Option<Handoff<T>> {
     let (tx, mut rx) = unbounded_channel();
     let mut closing = inner.closing.subscribe();
@@ -171,7 +172,7 @@ pub(crate) async fn serve<T: Transport>(
         body_paused: None,
         tx,
         shared,
-        can_handoff,
+        tls,
         handoff: None,
         flow: ReadFlow::new(BODY_WINDOW),
     };
@@ -344,7 +345,7 @@ impl Driver {
             match ev {
                 Event::Head(req) => {
                     let id = self.inner.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if self.can_handoff && !self.conn.body_pending() && self.wants_handoff(&req) {
+                    if !self.conn.body_pending() && self.wants_handoff(&req) {
                         // The codec now waits for the response that would switch protocols; it
                         // never comes through it: the application answers on the raw socket.
                         self.served += 1;
@@ -435,12 +436,12 @@ impl Driver {
     fn wants_handoff(&self, req: &crate::Request) -> bool {
         let opts = &self.inner.opts;
         if req.method == "CONNECT" {
-            return opts.connect;
+            return opts.connect && !self.tls;
         }
-        opts.upgrade
-            && req.version == crate::Version::Http11
+        req.version == crate::Version::Http11
             && req.headers.contains("upgrade")
             && req.headers.has_token("connection", "upgrade")
+            && ((opts.upgrade && !self.tls) || self.inner.handler.claims_upgrade(req, self.tls))
     }
 
     fn slot(&self, id: u64) -> Option<&Slot> {

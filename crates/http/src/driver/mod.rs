@@ -17,9 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use iocrate_net::tcp::{AcceptedSocket, ConnGuard, ServerEvents, Sock, TcpServer};
+use iocrate_net::tcp::{AcceptedSocket, ConnGuard, ServerEvents, TcpServer};
 use iocrate_net::{Credit, ListenOptions, NetError, SocketAddress};
 use iocrate_tls::TlsTransport;
+
+use crate::client::MaybeTls;
 
 pub use exchange::{ConnectionClosed, Exchange, DRAIN_HIGH_WATER};
 pub use routes::{Routes, StaticResponse};
@@ -78,6 +80,13 @@ pub trait Handler: Send + Sync + 'static {
     fn on_upgrade(&self, req: RequestInfo, up: Upgraded) {
         let _ = (req, up);
     }
+    /// Whether this `Upgrade` request (HTTP/1.1, `Connection: upgrade`, no body) should be
+    /// handed to [`Handler::on_upgrade`] even though [`HttpServerOptions::upgrade`] is off
+    /// or the connection is TLS (a WebSocket server attached to this HTTP server, say).
+    fn claims_upgrade(&self, req: &Request, tls: bool) -> bool {
+        let _ = (req, tls);
+        false
+    }
     /// The server stopped accepting and every connection closed.
     fn on_close(&self) {}
 }
@@ -107,7 +116,8 @@ pub struct HttpServerOptions {
     pub high_water_mark: usize,
     /// Hand `Upgrade` requests (HTTP/1.1, `Connection: upgrade`, no body) to
     /// [`Handler::on_upgrade`] with the raw connection, instead of to `on_request`.
-    /// Plain TCP only: over TLS they stay ordinary requests.
+    /// Plain TCP only: over TLS they stay ordinary requests unless the handler claims
+    /// them ([`Handler::claims_upgrade`]).
     pub upgrade: bool,
     /// Hand `CONNECT` requests to [`Handler::on_upgrade`] (else they are ordinary requests).
     pub connect: bool,
@@ -118,8 +128,8 @@ pub struct HttpServerOptions {
 /// Established`, or a refusal) and speaks the new protocol.
 #[derive(Debug)]
 pub struct Upgraded {
-    /// The socket.
-    pub sock: Sock,
+    /// The connection: plain TCP, or TLS (only for upgrades the handler claimed).
+    pub io: MaybeTls,
     /// Bytes the client sent after the request head (already the new protocol).
     pub head: Bytes,
     /// Frees the server's connection slot when dropped.
@@ -208,9 +218,8 @@ impl ServerEvents for Events {
         iocrate_runtime::spawn(async move {
             match inner.opts.tls.clone() {
                 None => {
-                    let handoff = inner.opts.upgrade || inner.opts.connect;
-                    if let Some(h) = conn::serve(sock, remote, inner.clone(), handoff).await {
-                        let up = Upgraded { sock: h.io, head: h.head, guard };
+                    if let Some(h) = conn::serve(sock, remote, inner.clone(), false).await {
+                        let up = Upgraded { io: MaybeTls::Plain(h.io), head: h.head, guard };
                         inner.handler.on_upgrade(h.info, up);
                         return;
                     }
@@ -218,7 +227,11 @@ impl ServerEvents for Events {
                 Some(tls) => {
                     // A failed handshake just closes (as Node's `tlsClientError` without a listener).
                     if let Ok(t) = TlsTransport::accept(sock, tls.config, tls.handshake_timeout).await {
-                        conn::serve(t, remote, inner, false).await;
+                        if let Some(h) = conn::serve(t, remote, inner.clone(), true).await {
+                            let up = Upgraded { io: MaybeTls::Tls(Box::new(h.io)), head: h.head, guard };
+                            inner.handler.on_upgrade(h.info, up);
+                            return;
+                        }
                     }
                 }
             }

@@ -1,0 +1,757 @@
+//! One WebSocket connection: a task that owns the transport and pumps the codec.
+//!
+//! # Theory of operation
+//!
+//! The application talks to the task through a [`WsConn`]: sends, pings, closes and
+//! shared (pre-framed) messages go onto a small mutex-guarded queue, and the first item
+//! queued since the task last looked wakes it (so a burst of sends costs one wake-up).
+//! `buffered` counts what is queued or framed and not yet taken by the kernel; it is what
+//! JS reads as `bufferedAmount`.
+//!
+//! Each turn of the task:
+//!
+//! 1. **Commands**: the queue is taken whole and framed into the write buffer (the
+//!    encoder owns the deflate context and, for a client, the masking keys).
+//! 2. **Input**: the decoder turns the read buffer into messages until it needs more
+//!    bytes. Text and binary messages go to [`WsEvents::on_message`] with a [`Credit`]:
+//!    reading stops while more than `read_window` bytes are delivered and not yet taken
+//!    by the consumer, so a blocked JS thread holds the peer back instead of buffering.
+//!    Pings are answered here, without the application.
+//! 3. **Output**: `try_write` until the buffer is empty or the kernel is full.
+//! 4. **Close check**: the close handshake (RFC 6455 §7): after both close frames, the
+//!    server closes the TCP connection first; a client waits for that, up to
+//!    `close_timeout`. A protocol error sends its close code and closes without waiting.
+//!
+//! Then it waits for the socket, a command, the read window, or a deadline (keep-alive
+//! ping, pong timeout, close timeout). An idle connection holds no buffers: both are
+//! released when empty, and reads go through the worker's scratch buffer.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use iocrate_net::tcp::ConnGuard;
+use iocrate_net::{Credit, ReadFlow, Transport};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::codec::{Config, Decoder, Encoder, Message, Role};
+
+/// Scratch read size.
+const READ_SIZE: usize = 64 * 1024;
+/// How long a closing server keeps draining input after shutting down its write side.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Status codes reported to [`WsEvents::on_close`] for closes without a close frame.
+pub mod status {
+    /// Normal closure.
+    pub const NORMAL: u16 = 1000;
+    /// Going away (server shutting down, page navigated away).
+    pub const GOING_AWAY: u16 = 1001;
+    /// The peer's close frame had no status code.
+    pub const NO_STATUS: u16 = 1005;
+    /// The connection closed without a close frame.
+    pub const ABNORMAL: u16 = 1006;
+    /// A message violated policy (here: the send buffer limit).
+    pub const POLICY: u16 = 1008;
+}
+
+/// Per-connection settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Send a ping after this long without input (keep-alive); `None` disables.
+    pub ping_interval: Option<Duration>,
+    /// Terminate when nothing arrives this long after a keep-alive ping.
+    pub ping_timeout: Duration,
+    /// After sending a close frame, how long to wait for the peer's, and a client for
+    /// the server to close the TCP connection.
+    pub close_timeout: Duration,
+    /// `buffered` at which a send arms a drain notice ([`WsEvents::on_drain`] fires once
+    /// it falls to half).
+    pub high_water_mark: usize,
+    /// `buffered` beyond which the connection is cut (the peer stopped reading): the
+    /// hard bound on what one connection may hold.
+    pub max_buffered: usize,
+    /// Message bytes delivered to the consumer and not yet taken: reading pauses beyond.
+    pub read_window: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            ping_interval: None,
+            ping_timeout: Duration::from_secs(30),
+            close_timeout: Duration::from_secs(10),
+            high_water_mark: 64 * 1024,
+            max_buffered: 64 * 1024 * 1024,
+            read_window: 1024 * 1024,
+        }
+    }
+}
+
+/// Why a connection failed (reported once, before [`WsEvents::on_close`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WsError {
+    /// Stable error code (`ERR_WEBSOCKET_*`).
+    pub code: &'static str,
+    /// Human-readable detail.
+    pub message: String,
+    /// The close status code sent to the peer, if one was.
+    pub close_code: Option<u16>,
+}
+
+impl WsError {
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
+        WsError { code, message: message.into(), close_code: None }
+    }
+}
+
+impl std::fmt::Display for WsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for WsError {}
+
+/// What a connection reports. Called on the runtime thread that drives it.
+pub trait WsEvents: Send + Sync + 'static {
+    /// A complete text (valid UTF-8) or binary message; `credit` returns its bytes to
+    /// the read window when dropped.
+    fn on_message(&self, text: bool, data: Bytes, credit: Credit);
+    /// The peer pinged (the pong has already been queued).
+    fn on_ping(&self, data: Bytes) {
+        let _ = data;
+    }
+    /// The peer ponged.
+    fn on_pong(&self, data: Bytes) {
+        let _ = data;
+    }
+    /// `buffered` fell to half the high-water mark after a send had reached it.
+    fn on_drain(&self) {}
+    /// The connection failed (protocol error, I/O error, timeout); `on_close` follows.
+    fn on_error(&self, err: WsError) {
+        let _ = err;
+    }
+    /// The connection is closed: the peer's status code and reason after a close
+    /// handshake, the code we failed it with, or [`status::ABNORMAL`] without one.
+    fn on_close(&self, code: u16, reason: Bytes, clean: bool);
+}
+
+/// An outgoing item.
+enum Out {
+    Message {
+        text: bool,
+        data: Bytes,
+    },
+    /// A complete frame shared by many connections (publish).
+    Frame(Bytes),
+    Ping(Bytes),
+    Pong(Bytes),
+    Close(Option<u16>, String),
+    Terminate,
+}
+
+#[derive(Default)]
+struct Queue {
+    items: VecDeque<Out>,
+    /// No more sends: a close is queued, or the connection is gone.
+    closed: bool,
+}
+
+/// The application's handle on a connection (shared with the task).
+pub struct WsConn {
+    id: u64,
+    queue: Mutex<Queue>,
+    wake: Notify,
+    buffered: AtomicUsize,
+    drain_armed: AtomicBool,
+    high_water: usize,
+    /// The window bits our compressed frames may use, when the peer negotiated
+    /// permessage-deflate.
+    deflate: Option<u8>,
+    /// Topics this connection is subscribed to (see [`crate::driver::Topics`]).
+    pub(crate) topics: Mutex<Vec<Arc<str>>>,
+    /// Read-side flow control: the window of delivered messages, and pause/resume.
+    flow: Arc<ReadFlow>,
+}
+
+/// Sending failed: the connection is closing or closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed;
+
+impl WsConn {
+    /// A handle for a connection that has not started yet.
+    pub fn new(id: u64, deflate: Option<u8>, settings: &Settings) -> Arc<Self> {
+        Arc::new(WsConn {
+            id,
+            queue: Mutex::new(Queue::default()),
+            wake: Notify::new(),
+            buffered: AtomicUsize::new(0),
+            drain_armed: AtomicBool::new(false),
+            high_water: settings.high_water_mark,
+            deflate,
+            topics: Mutex::new(Vec::new()),
+            flow: ReadFlow::new(settings.read_window),
+        })
+    }
+
+    /// The id given at creation.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The window bits for frames sent compressed, if the peer negotiated
+    /// permessage-deflate.
+    pub fn deflate_window(&self) -> Option<u8> {
+        self.deflate
+    }
+
+    fn push(&self, item: Out, bytes: usize) -> Result<usize, Closed> {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if q.closed {
+            return Err(Closed);
+        }
+        let closing = matches!(item, Out::Close(..) | Out::Terminate);
+        if closing {
+            q.closed = true;
+        }
+        let first = q.items.is_empty();
+        q.items.push_back(item);
+        drop(q);
+        let now = self.buffered.fetch_add(bytes, Ordering::AcqRel) + bytes;
+        if now >= self.high_water {
+            self.drain_armed.store(true, Ordering::Release);
+        }
+        if first {
+            self.wake.notify_one();
+        }
+        Ok(now)
+    }
+
+    /// Queues a text (`data` must be valid UTF-8) or binary message. Returns `buffered`.
+    pub fn send(&self, text: bool, data: Bytes) -> Result<usize, Closed> {
+        let n = data.len();
+        self.push(Out::Message { text, data }, n)
+    }
+
+    /// Queues a complete, already framed message (shared by a publish).
+    pub fn send_frame(&self, frame: Bytes) -> Result<usize, Closed> {
+        let n = frame.len();
+        self.push(Out::Frame(frame), n)
+    }
+
+    /// Queues a ping (at most 125 bytes).
+    pub fn ping(&self, data: Bytes) -> Result<usize, Closed> {
+        self.push(Out::Ping(data), 0)
+    }
+
+    /// Queues an unsolicited pong (at most 125 bytes).
+    pub fn pong(&self, data: Bytes) -> Result<usize, Closed> {
+        self.push(Out::Pong(data), 0)
+    }
+
+    /// Starts the close handshake: queued messages go out first, then the close frame.
+    pub fn close(&self, code: Option<u16>, reason: String) -> Result<(), Closed> {
+        self.push(Out::Close(code, reason), 0).map(|_| ())
+    }
+
+    /// Drops the connection now, without a close frame.
+    pub fn terminate(&self) {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.closed = true;
+        q.items.push_back(Out::Terminate);
+        drop(q);
+        self.wake.notify_one();
+    }
+
+    /// Stops reading messages until [`WsConn::resume`] (control frames wait too).
+    pub fn pause(&self) {
+        self.flow.pause();
+    }
+
+    /// Resumes reading after [`WsConn::pause`].
+    pub fn resume(&self) {
+        self.flow.resume();
+    }
+
+    /// The topics this connection is subscribed to.
+    pub fn topic_names(&self) -> Vec<String> {
+        self.topics.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|t| t.to_string()).collect()
+    }
+
+    /// Bytes queued or framed and not yet written to the socket.
+    pub fn buffered(&self) -> usize {
+        self.buffered.load(Ordering::Acquire)
+    }
+
+    /// Whether no more messages can be sent.
+    pub fn is_closed(&self) -> bool {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).closed
+    }
+
+    /// Resolves once the application closed or terminated the connection (used while a
+    /// client is still connecting).
+    pub async fn closed_while_connecting(&self) {
+        loop {
+            let notified = self.wake.notified();
+            if self.is_closed() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    fn take(&self) -> VecDeque<Out> {
+        std::mem::take(&mut self.queue.lock().unwrap_or_else(|e| e.into_inner()).items)
+    }
+
+    fn shut(&self) {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
+    }
+}
+
+impl std::fmt::Debug for WsConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsConn").field("id", &self.id).field("buffered", &self.buffered()).finish()
+    }
+}
+
+/// How the connection ended, for `on_close`.
+struct Ending {
+    code: u16,
+    reason: Bytes,
+    clean: bool,
+}
+
+struct Task<'a, T: Transport> {
+    io: &'a T,
+    role: Role,
+    conn: &'a WsConn,
+    events: &'a dyn WsEvents,
+    settings: &'a Settings,
+    dec: Decoder,
+    enc: Encoder,
+    rbuf: BytesMut,
+    wbuf: BytesMut,
+    /// `wbuf.len()` as counted in `conn.buffered`.
+    counted: usize,
+    flow: Arc<ReadFlow>,
+    close_sent: bool,
+    /// The peer's close frame: code and reason.
+    close_received: Option<(u16, Bytes)>,
+    /// We failed the connection with this close code.
+    failed: Option<u16>,
+    eof: bool,
+    close_deadline: Option<Instant>,
+    last_input: Instant,
+    ping_deadline: Option<Instant>,
+}
+
+/// Runs a connection until it closes, then calls [`WsEvents::on_close`] (and removes it
+/// from every topic through `on_done`). `head` is input already read (after the HTTP
+/// handshake); `preface` is output to send first (the `101` response on a server).
+#[allow(clippy::too_many_arguments)]
+pub async fn run<T: Transport>(
+    io: T,
+    head: Bytes,
+    preface: Vec<u8>,
+    config: Config,
+    settings: Arc<Settings>,
+    conn: Arc<WsConn>,
+    events: Arc<dyn WsEvents>,
+    guard: Option<ConnGuard>,
+) {
+    let mut t = Task {
+        io: &io,
+        role: config.role,
+        conn: &conn,
+        events: &*events,
+        settings: &settings,
+        dec: Decoder::new(&config),
+        enc: Encoder::new(&config),
+        rbuf: BytesMut::from(&head[..]),
+        wbuf: BytesMut::from(&preface[..]),
+        counted: 0,
+        flow: conn.flow.clone(),
+        close_sent: false,
+        close_received: None,
+        failed: None,
+        eof: false,
+        close_deadline: None,
+        last_input: Instant::now(),
+        ping_deadline: None,
+    };
+    let ending = t.run().await;
+    conn.shut();
+    // Whatever is still queued will never be sent.
+    conn.take();
+    conn.buffered.store(0, Ordering::Release);
+    drop(t);
+    drop(io);
+    drop(guard);
+    events.on_close(ending.code, ending.reason, ending.clean);
+}
+
+enum Step {
+    Continue,
+    Done(Ending),
+}
+
+impl<T: Transport> Task<'_, T> {
+    async fn run(&mut self) -> Ending {
+        loop {
+            if let Step::Done(e) = self.turn() {
+                return e;
+            }
+            if let Err(e) = self.flush() {
+                return self.abnormal("ERR_WEBSOCKET_IO", e.to_string());
+            }
+            self.account();
+            if self.conn.buffered() > self.settings.max_buffered {
+                self.io.abort();
+                self.failed = Some(status::POLICY);
+                let mut err = WsError::new(
+                    "ERR_WEBSOCKET_BUFFER_FULL",
+                    format!(
+                        "more than {} bytes waiting to be sent: the peer is not reading",
+                        self.settings.max_buffered
+                    ),
+                );
+                err.close_code = Some(status::POLICY);
+                self.events.on_error(err);
+                return Ending { code: status::POLICY, reason: Bytes::new(), clean: false };
+            }
+            let pending = !self.wbuf.is_empty() || self.io.has_pending_output();
+            if let Some(end) = self.finished(pending).await {
+                return end;
+            }
+            let want_read = !self.eof
+                && self.failed.is_none()
+                && (self.close_received.is_none() || self.role == Role::Client)
+                && self.flow.may_read();
+            let window_full = !self.flow.may_read();
+            let deadline = self.deadline();
+            tokio::select! {
+                r = self.io.readable(), if want_read => {
+                    if let Err(e) = r {
+                        return self.abnormal("ERR_WEBSOCKET_IO", e.to_string());
+                    }
+                    if let Err(e) = self.read() {
+                        return self.abnormal("ERR_WEBSOCKET_IO", e.to_string());
+                    }
+                }
+                r = self.io.writable(), if pending => {
+                    if let Err(e) = r {
+                        return self.abnormal("ERR_WEBSOCKET_IO", e.to_string());
+                    }
+                }
+                _ = self.conn.wake.notified() => {}
+                _ = self.flow.ready(), if window_full && self.failed.is_none() => {}
+                _ = sleep_until(deadline) => {
+                    if let Some(e) = self.on_deadline() {
+                        return e;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Commands and input; `Done` when the connection must end now.
+    fn turn(&mut self) -> Step {
+        for item in self.conn.take() {
+            match item {
+                Out::Message { text, data } => {
+                    self.uncount(data.len());
+                    if self.close_sent {
+                        continue;
+                    }
+                    if text {
+                        self.enc.text(&data, &mut self.wbuf);
+                    } else {
+                        self.enc.binary(&data, &mut self.wbuf);
+                    }
+                }
+                Out::Frame(frame) => {
+                    self.uncount(frame.len());
+                    if !self.close_sent {
+                        self.wbuf.extend_from_slice(&frame);
+                    }
+                }
+                Out::Ping(p) => {
+                    if !self.close_sent {
+                        let _ = self.enc.ping(&p, &mut self.wbuf);
+                    }
+                }
+                Out::Pong(p) => {
+                    if !self.close_sent {
+                        let _ = self.enc.pong(&p, &mut self.wbuf);
+                    }
+                }
+                Out::Close(code, reason) => {
+                    if !self.close_sent {
+                        self.enc.close(code, &reason, &mut self.wbuf);
+                        self.close_sent = true;
+                        self.close_deadline = Some(Instant::now() + self.settings.close_timeout);
+                    }
+                }
+                Out::Terminate => {
+                    self.io.abort();
+                    return Step::Done(Ending { code: status::ABNORMAL, reason: Bytes::new(), clean: false });
+                }
+            }
+        }
+        self.decode();
+        Step::Continue
+    }
+
+    fn decode(&mut self) {
+        while self.close_received.is_none() && self.failed.is_none() {
+            match self.dec.decode(&mut self.rbuf) {
+                Ok(Some(msg)) => match msg {
+                    Message::Text(b) => {
+                        let credit = self.flow.take(b.len());
+                        self.events.on_message(true, b, credit);
+                    }
+                    Message::Binary(b) => {
+                        let credit = self.flow.take(b.len());
+                        self.events.on_message(false, b, credit);
+                    }
+                    Message::Ping(p) => {
+                        if !self.close_sent {
+                            let _ = self.enc.pong(&p, &mut self.wbuf);
+                        }
+                        self.events.on_ping(p);
+                    }
+                    Message::Pong(p) => self.events.on_pong(p),
+                    Message::Close(frame) => {
+                        let (code, reason) = match frame {
+                            Some(f) => (f.code, Bytes::from(f.reason.into_bytes())),
+                            None => (status::NO_STATUS, Bytes::new()),
+                        };
+                        if !self.close_sent {
+                            // Echo the peer's status code (RFC 6455 §5.5.1), as `ws` does.
+                            let echo = (code != status::NO_STATUS).then_some(code);
+                            self.enc.close(echo, "", &mut self.wbuf);
+                            self.close_sent = true;
+                            self.conn.shut();
+                        }
+                        self.close_received = Some((code, reason));
+                        self.close_deadline = Some(Instant::now() + self.settings.close_timeout);
+                    }
+                },
+                Ok(None) => break,
+                Err(e) => {
+                    if !self.close_sent {
+                        self.enc.close(Some(e.code), e.reason, &mut self.wbuf);
+                        self.close_sent = true;
+                        self.conn.shut();
+                    }
+                    self.failed = Some(e.code);
+                    self.close_deadline = Some(Instant::now() + self.settings.close_timeout);
+                    let code = match e.code {
+                        1007 => "ERR_WEBSOCKET_INVALID_PAYLOAD",
+                        1009 => "ERR_WEBSOCKET_MESSAGE_TOO_BIG",
+                        _ => "ERR_WEBSOCKET_PROTOCOL",
+                    };
+                    let mut err = WsError::new(code, e.reason.to_string());
+                    err.close_code = Some(e.code);
+                    self.events.on_error(err);
+                }
+            }
+        }
+        if self.rbuf.is_empty() && self.rbuf.capacity() > 0 {
+            self.rbuf = BytesMut::new();
+        }
+    }
+
+    fn read(&mut self) -> io::Result<()> {
+        match self.io.read_chunk(READ_SIZE) {
+            Ok(v) if v.is_empty() => self.eof = true,
+            Ok(v) => {
+                self.last_input = Instant::now();
+                self.ping_deadline = None;
+                if self.close_received.is_some() {
+                    // A client waiting for the server's TCP close: nothing more is read.
+                } else if self.rbuf.is_empty() {
+                    self.rbuf = BytesMut::from(Bytes::from(v));
+                } else {
+                    self.rbuf.extend_from_slice(&v);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.io.has_pending_output() {
+            match self.io.flush() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                r => r?,
+            }
+        }
+        while !self.wbuf.is_empty() {
+            match self.io.try_write(&self.wbuf) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    let _ = self.wbuf.split_to(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        if self.wbuf.is_empty() && self.wbuf.capacity() > 0 {
+            self.wbuf = BytesMut::new();
+        }
+        if self.io.has_pending_output() {
+            match self.io.flush() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                r => r?,
+            }
+        }
+        Ok(())
+    }
+
+    fn uncount(&self, n: usize) {
+        self.conn.buffered.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// Brings `conn.buffered` in line with the write buffer, and reports a drain.
+    fn account(&mut self) {
+        let now = self.wbuf.len();
+        if now > self.counted {
+            self.conn.buffered.fetch_add(now - self.counted, Ordering::AcqRel);
+        } else if now < self.counted {
+            self.conn.buffered.fetch_sub(self.counted - now, Ordering::AcqRel);
+        }
+        self.counted = now;
+        if self.conn.drain_armed.load(Ordering::Acquire)
+            && self.conn.buffered() <= self.conn.high_water / 2
+            && self.conn.drain_armed.swap(false, Ordering::AcqRel)
+        {
+            self.events.on_drain();
+        }
+    }
+
+    /// Whether the close handshake (or a failure) is complete: then linger and end.
+    async fn finished(&mut self, pending: bool) -> Option<Ending> {
+        if let Some(code) = self.failed {
+            if !pending {
+                self.linger().await;
+                return Some(Ending { code, reason: Bytes::new(), clean: false });
+            }
+            return None;
+        }
+        if let Some((code, reason)) = self.close_received.clone() {
+            if pending {
+                return None;
+            }
+            // The server closes the TCP connection first (RFC 6455 §7.1.1); the client
+            // waits for it (reading until EOF) unless the close timeout runs out.
+            if self.role == Role::Server || self.eof {
+                if self.role == Role::Server {
+                    self.linger().await;
+                }
+                return Some(Ending { code, reason, clean: true });
+            }
+            return None;
+        }
+        if self.eof {
+            let mut err = WsError::new("ERR_WEBSOCKET_CLOSED", "the connection closed without a close frame");
+            err.close_code = None;
+            if !self.close_sent {
+                self.events.on_error(err);
+            }
+            return Some(Ending { code: status::ABNORMAL, reason: Bytes::new(), clean: false });
+        }
+        None
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        if let Some(d) = self.close_deadline {
+            return Some(d);
+        }
+        if let Some(d) = self.ping_deadline {
+            return Some(d);
+        }
+        self.settings.ping_interval.map(|i| self.last_input + i)
+    }
+
+    fn on_deadline(&mut self) -> Option<Ending> {
+        let now = Instant::now();
+        if let Some(d) = self.close_deadline {
+            if now >= d {
+                self.io.abort();
+                let (code, reason, clean) = match self.close_received.take() {
+                    // The handshake completed; only the peer's TCP close was late.
+                    Some((code, reason)) if self.failed.is_none() => (code, reason, true),
+                    _ => (self.failed.unwrap_or(status::ABNORMAL), Bytes::new(), false),
+                };
+                return Some(Ending { code, reason, clean });
+            }
+            return None;
+        }
+        if let Some(d) = self.ping_deadline {
+            if now >= d {
+                self.io.abort();
+                self.events.on_error(WsError::new(
+                    "ERR_WEBSOCKET_PING_TIMEOUT",
+                    format!("no answer to a keep-alive ping within {} ms", self.settings.ping_timeout.as_millis()),
+                ));
+                return Some(Ending { code: status::ABNORMAL, reason: Bytes::new(), clean: false });
+            }
+            return None;
+        }
+        if let Some(i) = self.settings.ping_interval {
+            if now >= self.last_input + i && !self.close_sent {
+                let _ = self.enc.ping(b"", &mut self.wbuf);
+                self.ping_deadline = Some(now + self.settings.ping_timeout);
+            }
+        }
+        None
+    }
+
+    fn abnormal(&mut self, code: &'static str, message: String) -> Ending {
+        self.io.abort();
+        if self.close_received.is_none() && self.failed.is_none() {
+            self.events.on_error(WsError::new(code, message));
+        }
+        Ending { code: self.failed.unwrap_or(status::ABNORMAL), reason: Bytes::new(), clean: false }
+    }
+
+    /// Flushes, shuts the write side and drains input briefly, so the peer reads our last
+    /// frame rather than a reset.
+    async fn linger(&mut self) {
+        let io = self.io;
+        let _ = io.shutdown_write();
+        let deadline = Instant::now() + LINGER;
+        loop {
+            tokio::select! {
+                r = io.readable() => {
+                    if r.is_err() {
+                        return;
+                    }
+                    match io.read_chunk(READ_SIZE) {
+                        Ok(v) if v.is_empty() => return,
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(_) => return,
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => return,
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,839 @@
+import { EventEmitter } from 'node:events'
+import { Buffer } from 'node:buffer'
+
+import { ErrorInfo, HandleRef, IocrateError, Kind, getBridge, isErrorInfo, native, register, unregister } from '@iocrate/core'
+
+import { CloseEvent, ErrorEvent } from './events.js'
+import type { NativeWsConn, RawDeflateOptions, RawWsConnectOptions, RawWsSettings } from './native.js'
+
+/** How binary messages are delivered: Buffer (default, as `ws`), ArrayBuffer or Blob. */
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'blob'
+
+/** What `send()` takes. Strings go as text frames, everything else as binary. */
+export type WebSocketData = string | Buffer | ArrayBuffer | ArrayBufferView
+
+/** A received binary message, per {@link WebSocket.binaryType}. */
+export type BinaryData = Buffer | ArrayBuffer | Blob
+
+/** permessage-deflate (RFC 7692) settings. */
+export interface PerMessageDeflateOptions {
+  /** Messages shorter than this many bytes are sent uncompressed (default 1024). */
+  threshold?: number
+  /** zlib level 0-9 (default 1: fast; most of the gain on text). */
+  level?: number
+  /** Largest LZ77 window (bits, 8-15) for what the server compresses. */
+  serverMaxWindowBits?: number
+  /** Largest LZ77 window (bits, 8-15) for what the client compresses. */
+  clientMaxWindowBits?: number
+}
+
+/** Connection settings shared by clients and servers. */
+export interface ConnectionOptions {
+  /** Largest message in bytes, after decompression (default 100 MiB, as `ws`); a bigger one closes the connection with 1009. */
+  maxPayload?: number
+  /** Send a keep-alive ping after this many ms without input (0: off). */
+  pingInterval?: number
+  /** Terminate the connection when nothing answers a keep-alive ping within this many ms (default 30000). */
+  pingTimeout?: number
+  /** After a close frame, how long to wait for the peer's (ms, default 10000). */
+  closeTimeout?: number
+  /** `bufferedAmount` at which a send arms a `'drain'` event (default 64 KiB). */
+  highWaterMark?: number
+  /**
+   * `bufferedAmount` beyond which the connection is cut because the peer stopped reading
+   * (default 64 MiB): the hard bound on what one connection may hold. The socket then
+   * closes with code 1008 and an `ERR_WEBSOCKET_BUFFER_FULL` error.
+   */
+  maxBufferedAmount?: number
+}
+
+/** Options of the client {@link WebSocket} constructor. */
+export interface WebSocketOptions extends ConnectionOptions {
+  /** Extra request headers (`Authorization`, `Cookie`, …). */
+  headers?: Record<string, string>
+  /** The `Origin` header. */
+  origin?: string
+  /** Offer permessage-deflate (default true, as `ws`). */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions
+  /** Time allowed for connect, TLS and the upgrade together (ms, default 30000). */
+  handshakeTimeout?: number
+  /** Trusted CAs (PEM) for `wss:`; default: the system roots. */
+  ca?: string | Buffer | (string | Buffer)[]
+  /** Client certificate (PEM). */
+  cert?: string | Buffer
+  /** Client key (PEM). */
+  key?: string | Buffer
+  /** Name verified and sent as SNI instead of the URL's host. */
+  servername?: string
+  /** Accept any server certificate. Never use this in production. */
+  dangerouslyDisableCertificateVerification?: boolean
+  /** Aborts the connection (closes it with 1006 if already open). */
+  signal?: AbortSignal
+}
+
+/** Options of `ping()`/`pong()`-style callbacks and `send()`. */
+export interface SendOptions {
+  /** Send a Buffer as text (it must be valid UTF-8) with `binary: false`. */
+  binary?: boolean
+}
+
+/** An error a WebSocket reports: a protocol violation, a failed handshake, an abnormal close. */
+export class WebSocketError extends IocrateError {
+  /** The close code sent or received, when there is one (1002, 1007, 1009, 1006 …). */
+  readonly closeCode?: number
+
+  constructor(code: string, message: string, closeCode?: number) {
+    super(code, message)
+    this.name = 'WebSocketError'
+    if (closeCode !== undefined) this.closeCode = closeCode
+  }
+}
+
+/** Error codes of WebSocket errors. */
+export const WebSocketErrorCodes = {
+  /** The peer broke RFC 6455 (close code 1002). */
+  PROTOCOL: 'ERR_WEBSOCKET_PROTOCOL',
+  /** A text message was not UTF-8, or compressed data was corrupt (1007). */
+  INVALID_PAYLOAD: 'ERR_WEBSOCKET_INVALID_PAYLOAD',
+  /** A message exceeded `maxPayload` (1009). */
+  MESSAGE_TOO_BIG: 'ERR_WEBSOCKET_MESSAGE_TOO_BIG',
+  /** The opening handshake failed (status not 101, bad accept key, unrequested extension …). */
+  HANDSHAKE: 'ERR_WEBSOCKET_HANDSHAKE',
+  /** The opening handshake took longer than `handshakeTimeout`. */
+  HANDSHAKE_TIMEOUT: 'ERR_WEBSOCKET_HANDSHAKE_TIMEOUT',
+  /** The socket was closed before it opened. */
+  ABORTED: 'ERR_WEBSOCKET_ABORTED',
+  /** The connection closed without a close handshake, or a send on a closed socket. */
+  CLOSED: 'ERR_WEBSOCKET_CLOSED',
+  /** A keep-alive ping got no answer in time. */
+  PING_TIMEOUT: 'ERR_WEBSOCKET_PING_TIMEOUT',
+  /** The peer stopped reading and `maxBufferedAmount` was exceeded (1008). */
+  BUFFER_FULL: 'ERR_WEBSOCKET_BUFFER_FULL',
+  /** Sending or reading failed at the socket. */
+  IO: 'ERR_WEBSOCKET_IO',
+} as const
+
+function wsError(info: ErrorInfo): Error {
+  if (info.code.startsWith('ERR_WEBSOCKET_')) {
+    return new WebSocketError(info.code, info.message, info.errno ?? undefined)
+  }
+  const d: { errno?: number; syscall?: string; address?: string; port?: number } = {}
+  if (info.errno != null) d.errno = -Math.abs(info.errno)
+  if (info.syscall != null) d.syscall = info.syscall
+  if (info.address != null) d.address = info.address
+  if (info.port != null) d.port = info.port
+  return new IocrateError(info.code, info.message, d)
+}
+
+/** @internal */
+export function rawSettings(o: ConnectionOptions): RawWsSettings {
+  const s: RawWsSettings = { maxPayload: o.maxPayload ?? 100 * 1024 * 1024 }
+  if (o.pingInterval !== undefined) s.pingIntervalMs = nonNegative('pingInterval', o.pingInterval)
+  if (o.pingTimeout !== undefined) s.pingTimeoutMs = nonNegative('pingTimeout', o.pingTimeout)
+  if (o.closeTimeout !== undefined) s.closeTimeoutMs = nonNegative('closeTimeout', o.closeTimeout)
+  if (o.highWaterMark !== undefined) s.highWaterMark = nonNegative('highWaterMark', o.highWaterMark)
+  if (o.maxBufferedAmount !== undefined) s.maxBuffered = o.maxBufferedAmount
+  return s
+}
+
+/** @internal */
+export function rawDeflate(o: boolean | PerMessageDeflateOptions | undefined, def: boolean): RawDeflateOptions | undefined {
+  if (o === false || (o === undefined && !def)) return undefined
+  const d: RawDeflateOptions = {}
+  if (typeof o === 'object') {
+    if (o.threshold !== undefined) d.threshold = o.threshold
+    if (o.level !== undefined) d.level = o.level
+    if (o.serverMaxWindowBits !== undefined) d.serverMaxWindowBits = o.serverMaxWindowBits
+    if (o.clientMaxWindowBits !== undefined) d.clientMaxWindowBits = o.clientMaxWindowBits
+  }
+  return d
+}
+
+function nonNegative(name: string, v: number): number {
+  if (!Number.isFinite(v) || v < 0) throw new RangeError(`options.${name} must be a non-negative number, received ${v}`)
+  return Math.floor(v)
+}
+
+function pem(v: string | Buffer): Buffer {
+  return typeof v === 'string' ? Buffer.from(v) : v
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+/** Close codes an application may send (RFC 6455 §7.4; 1004-1006 and 1015 never travel). */
+function sendableCode(code: number): boolean {
+  return Number.isInteger(code) && ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999))
+}
+
+/** Clean close codes: async iteration ends instead of throwing. */
+function normalClose(code: number): boolean {
+  return code === 1000 || code === 1001 || code === 1005
+}
+
+type Listener = Parameters<EventEmitter['on']>[1]
+type WhatwgListener = ((event: Event) => void) | { handleEvent(event: Event): void }
+
+const kWhatwg = Symbol('whatwg')
+
+/** The message iterator's state. */
+interface Reader {
+  queue: (string | Buffer)[]
+  bytes: number
+  wake: (() => void) | undefined
+  paused: boolean
+}
+
+/** Messages (bytes) the async iterator holds before it pauses reading. */
+const READER_HIGH_WATER = 1024 * 1024
+
+/**
+ * A WebSocket connection: the client you construct with a URL, and the server side a
+ * {@link WebSocketServer} hands to `'connection'`. The API is that of the `ws` package
+ * (EventEmitter events `'open'`, `'message' (data, isBinary)`, `'close' (code, reason)`,
+ * `'error'`, `'ping'`, `'pong'`, `'drain'`) and of the browser's `WebSocket`
+ * (`onmessage`, `addEventListener`, `binaryType`, `readyState`, `bufferedAmount`), plus
+ * async iteration over messages. Framing, masking, UTF-8 validation, compression and
+ * ping/pong run in Rust.
+ *
+ * Differences from `ws`: a text message arrives as a string (ws gives a Buffer); the
+ * `send()` callback fires once the message is queued in the native layer, not once it
+ * is written; `'error'` is emitted only when something listens for it (a server does
+ * not crash because a client misbehaved).
+ */
+export class WebSocket extends EventEmitter {
+  /** The connection is being established. */
+  static readonly CONNECTING = 0
+  /** The connection is open. */
+  static readonly OPEN = 1
+  /** The close handshake is in progress. */
+  static readonly CLOSING = 2
+  /** The connection is closed. */
+  static readonly CLOSED = 3
+  /** {@link WebSocket.CONNECTING} */
+  readonly CONNECTING = 0
+  /** {@link WebSocket.OPEN} */
+  readonly OPEN = 1
+  /** {@link WebSocket.CLOSING} */
+  readonly CLOSING = 2
+  /** {@link WebSocket.CLOSED} */
+  readonly CLOSED = 3
+
+  #handle: NativeWsConn | undefined
+  #state = 0
+  #url = ''
+  #protocol = ''
+  #extensions = ''
+  #binaryType: BinaryType = 'nodebuffer'
+  #ref = new HandleRef()
+  #closeCode = 1006
+  #closeReason = ''
+  #reader: Reader | undefined
+  #isServer = false
+  #signal: AbortSignal | undefined
+  #onAbort: (() => void) | undefined
+  /** The HTTP upgrade request (server side). */
+  readonly upgradeRequest?: UpgradeRequest
+  /** Response headers of the handshake (client side), lower-case names. */
+  upgradeHeaders: Record<string, string> = {}
+
+  /**
+   * Connects to `url` (`ws:`, `wss:`, or `http:`/`https:` as in browsers).
+   * `protocols` are the subprotocols to offer.
+   */
+  constructor(url: string | URL, protocols?: string | string[] | WebSocketOptions, options?: WebSocketOptions) {
+    super()
+    if (url === (kServerSide as unknown)) return
+    if (protocols !== undefined && !Array.isArray(protocols) && typeof protocols === 'object') {
+      options = protocols
+      protocols = undefined
+    }
+    const opts = options ?? {}
+    const u = new URL(String(url))
+    if (u.protocol === 'http:') u.protocol = 'ws:'
+    else if (u.protocol === 'https:') u.protocol = 'wss:'
+    if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
+      throw new SyntaxError(`The URL's protocol must be one of "ws:", "wss:", "http:" or "https:", received "${u.protocol}"`)
+    }
+    if (u.hash !== '') throw new SyntaxError('The URL contains a fragment identifier')
+    this.#url = u.href
+    const list = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : protocols
+    const seen = new Set<string>()
+    for (const p of list) {
+      if (typeof p !== 'string' || !TOKEN.test(p) || seen.has(p)) {
+        throw new SyntaxError(`An invalid or duplicated subprotocol was specified: ${String(p)}`)
+      }
+      seen.add(p)
+    }
+    const secure = u.protocol === 'wss:'
+    const headers: string[] = []
+    if (opts.origin !== undefined) headers.push('Origin', opts.origin)
+    for (const [k, v] of Object.entries(opts.headers ?? {})) {
+      if (!TOKEN.test(k) || /[\r\n\0]/.test(String(v))) throw new TypeError(`Invalid header: ${k}`)
+      headers.push(k, String(v))
+    }
+    const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname
+    const raw: RawWsConnectOptions = {
+      secure,
+      host,
+      port: u.port === '' ? (secure ? 443 : 80) : Number(u.port),
+      target: (u.pathname || '/') + u.search,
+      protocols: list,
+      headers,
+      settings: rawSettings(opts),
+    }
+    const deflate = rawDeflate(opts.perMessageDeflate, true)
+    if (deflate) raw.deflate = deflate
+    if (opts.handshakeTimeout !== undefined) raw.handshakeTimeoutMs = nonNegative('handshakeTimeout', opts.handshakeTimeout)
+    if (opts.ca !== undefined) raw.ca = (Array.isArray(opts.ca) ? opts.ca : [opts.ca]).map(pem)
+    if (opts.cert !== undefined) raw.cert = pem(opts.cert)
+    if (opts.key !== undefined) raw.key = pem(opts.key)
+    if (opts.servername !== undefined) raw.servername = opts.servername
+    if (opts.dangerouslyDisableCertificateVerification === true) raw.dangerouslyDisableCertificateVerification = true
+    if (opts.signal?.aborted) {
+      // Still asynchronous, as a failed connection: 'error' then 'close'.
+      this.#state = WebSocket.CLOSING
+      process.nextTick(() => this.#fail(new WebSocketError(WebSocketErrorCodes.ABORTED, 'The operation was aborted')))
+      return
+    }
+    const h = native.wsConnect(getBridge(), raw)
+    if (isErrorInfo(h)) throw wsError(h)
+    this.#attach(h)
+    if (opts.signal) {
+      this.#signal = opts.signal
+      this.#onAbort = (): void => this.terminate()
+      opts.signal.addEventListener('abort', this.#onAbort, { once: true })
+    }
+  }
+
+  /** Wraps a server-side connection. @internal */
+  static _accepted(h: NativeWsConn, req: UpgradeRequest, protocol: string, extensions: string): WebSocket {
+    const ws = new WebSocket(kServerSide as unknown as string)
+    ws.#isServer = true
+    ws.#state = WebSocket.OPEN
+    ws.#protocol = protocol
+    ws.#extensions = extensions
+    ;(ws as { upgradeRequest?: UpgradeRequest }).upgradeRequest = req
+    const proto = req.headers['x-forwarded-proto'] === 'https' || req.secure ? 'wss' : 'ws'
+    ws.#url = `${proto}://${req.headers.host ?? 'localhost'}${req.url}`
+    ws.#attach(h)
+    return ws
+  }
+
+  #attach(h: NativeWsConn): void {
+    this.#handle = h
+    register(h.id, this)
+    this.#ref.open()
+  }
+
+  /** The URL connected to. */
+  get url(): string {
+    return this.#url
+  }
+
+  /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
+  get readyState(): number {
+    return this.#state
+  }
+
+  /** The subprotocol the server chose ('' if none). */
+  get protocol(): string {
+    return this.#protocol
+  }
+
+  /** The extensions in effect (`permessage-deflate; …` or ''). */
+  get extensions(): string {
+    return this.#extensions
+  }
+
+  /** Bytes queued by `send()` and not yet written to the socket. */
+  get bufferedAmount(): number {
+    return this.#handle?.buffered() ?? 0
+  }
+
+  /** How binary messages are delivered: 'nodebuffer' (default), 'arraybuffer' or 'blob'. */
+  get binaryType(): BinaryType {
+    return this.#binaryType
+  }
+
+  set binaryType(t: BinaryType) {
+    if (t === 'nodebuffer' || t === 'arraybuffer' || t === 'blob') this.#binaryType = t
+  }
+
+  /** Whether this is the server side of a connection. */
+  get isServer(): boolean {
+    return this.#isServer
+  }
+
+  /**
+   * Sends a message: a string as a text frame, bytes as a binary frame (or as text with
+   * `{ binary: false }`). Throws while CONNECTING, as browsers do. On a closing or closed
+   * socket the message is dropped and `cb` (if any) gets an error.
+   */
+  send(data: WebSocketData, cb?: (err?: Error) => void): void
+  send(data: WebSocketData, options: SendOptions, cb?: (err?: Error) => void): void
+  send(data: WebSocketData, options?: SendOptions | ((err?: Error) => void), cb?: (err?: Error) => void): void {
+    if (typeof options === 'function') {
+      cb = options
+      options = undefined
+    }
+    if (this.#state === WebSocket.CONNECTING) {
+      throw new DOMException('WebSocket is not open: readyState 0 (CONNECTING)', 'InvalidStateError')
+    }
+    const h = this.#handle
+    if (this.#state !== WebSocket.OPEN || h === undefined) {
+      if (cb) {
+        const e = new WebSocketError(WebSocketErrorCodes.CLOSED, `WebSocket is not open: readyState ${this.#state}`)
+        process.nextTick(cb, e)
+      }
+      return
+    }
+    const r = h.send(toPayload(data), options?.binary)
+    if (typeof r !== 'number') {
+      const e = wsError(r)
+      if (cb) process.nextTick(cb, e)
+      else if (r.code !== WebSocketErrorCodes.CLOSED) throw e
+      return
+    }
+    if (cb) process.nextTick(cb)
+  }
+
+  /**
+   * Starts the close handshake: queued messages go first, then a close frame with `code`
+   * (1000, 1001-1003, 1007-1014 or 3000-4999) and `reason` (at most 123 UTF-8 bytes).
+   * `'close'` fires once the peer answered and the connection is closed (or after the
+   * close timeout). While CONNECTING, the attempt is abandoned.
+   */
+  close(code?: number, reason?: string | Buffer): void {
+    if (code !== undefined && !sendableCode(code)) {
+      throw new DOMException(`The close code must be 1000 or in 3000-4999 (or a code RFC 6455 allows an endpoint to send), received ${code}`, 'InvalidAccessError')
+    }
+    const text = reason === undefined ? '' : String(reason)
+    if (Buffer.byteLength(text) > 123) throw new DOMException('The close reason must not be longer than 123 bytes', 'SyntaxError')
+    if (this.#state === WebSocket.CLOSED || this.#state === WebSocket.CLOSING) return
+    if (this.#state === WebSocket.CONNECTING) {
+      this.#state = WebSocket.CLOSING
+      this.#handle?.terminate()
+      return
+    }
+    this.#state = WebSocket.CLOSING
+    this.#handle?.close(code ?? (text === '' ? undefined : 1000), text)
+  }
+
+  /** Drops the connection at once, without a close handshake (`'close'` gets 1006). */
+  terminate(): void {
+    if (this.#state === WebSocket.CLOSED) return
+    this.#state = WebSocket.CLOSING
+    this.#handle?.terminate()
+  }
+
+  /** Sends a ping (payload at most 125 bytes). `mask` is accepted for `ws` compatibility and ignored. */
+  ping(data?: WebSocketData, mask?: boolean, cb?: (err?: Error) => void): void {
+    this.#control('ping', data, cb)
+    void mask
+  }
+
+  /** Sends an unsolicited pong (payload at most 125 bytes). */
+  pong(data?: WebSocketData, mask?: boolean, cb?: (err?: Error) => void): void {
+    this.#control('pong', data, cb)
+    void mask
+  }
+
+  #control(kind: 'ping' | 'pong', data: WebSocketData | undefined, cb?: (err?: Error) => void): void {
+    if (this.#state === WebSocket.CONNECTING) {
+      throw new DOMException('WebSocket is not open: readyState 0 (CONNECTING)', 'InvalidStateError')
+    }
+    const h = this.#handle
+    const payload = data === undefined ? undefined : toBuffer(data)
+    const err = h === undefined || this.#state !== WebSocket.OPEN
+      ? { code: WebSocketErrorCodes.CLOSED, message: `WebSocket is not open: readyState ${this.#state}`, isErrorInfo: true }
+      : kind === 'ping' ? h.ping(payload) : h.pong(payload)
+    if (err) {
+      const e = wsError(err)
+      if (cb) process.nextTick(cb, e)
+      else if (err.code !== WebSocketErrorCodes.CLOSED) throw e
+      return
+    }
+    if (cb) process.nextTick(cb)
+  }
+
+  /** Stops reading from the peer (TCP backpressure) until {@link WebSocket.resume}. */
+  pause(): void {
+    this.#handle?.pause()
+  }
+
+  /** Resumes reading after {@link WebSocket.pause}. */
+  resume(): void {
+    this.#handle?.resume()
+  }
+
+  /** Subscribes this (server-side) socket to a topic of its server. False if it already was. */
+  subscribe(topic: string): boolean {
+    return this.#handle?.subscribe(String(topic)) ?? false
+  }
+
+  /** Unsubscribes from a topic. False if it was not subscribed. */
+  unsubscribe(topic: string): boolean {
+    return this.#handle?.unsubscribe(String(topic)) ?? false
+  }
+
+  /** Whether subscribed to `topic`. */
+  isSubscribed(topic: string): boolean {
+    return this.#handle?.isSubscribed(String(topic)) ?? false
+  }
+
+  /** The topics this socket is subscribed to. */
+  get topics(): string[] {
+    return this.#handle?.topics() ?? []
+  }
+
+  /**
+   * Sends a message to every subscriber of `topic` except this socket; the fan-out runs
+   * in Rust. Returns the number of sockets it was queued for.
+   */
+  publish(topic: string, data: WebSocketData, options?: SendOptions): number {
+    return this.#handle?.publish(String(topic), toPayload(data), options?.binary) ?? 0
+  }
+
+  /** Keeps the process alive while open (the default). */
+  ref(): this {
+    this.#ref.ref()
+    return this
+  }
+
+  /** Lets the process exit even though this socket is open. */
+  unref(): this {
+    this.#ref.unref()
+    return this
+  }
+
+  /** @internal */
+  onNativeEvent(kind: number, payload: unknown): void {
+    switch (kind) {
+      case Kind.WS_TEXT:
+        this.#message(payload as string, false)
+        break
+      case Kind.WS_BINARY:
+        this.#message(payload as Buffer, true)
+        break
+      case Kind.WS_OPEN: {
+        const [protocol, extensions, fields] = payload as [string | null, string | null, string]
+        this.#protocol = protocol ?? ''
+        this.#extensions = extensions ?? ''
+        const parts = fields.split('\0')
+        for (let i = 1; i + 1 < parts.length; i += 2) this.upgradeHeaders[parts[i].toLowerCase()] = parts[i + 1]
+        if (this.#state === WebSocket.CONNECTING) this.#state = WebSocket.OPEN
+        this.#dispatch('open', new Event('open'))
+        break
+      }
+      case Kind.WS_PING:
+        this.emit('ping', payload as Buffer)
+        break
+      case Kind.WS_PONG:
+        this.emit('pong', payload as Buffer)
+        break
+      case Kind.DRAIN:
+        this.emit('drain')
+        break
+      case Kind.ERROR:
+        this.#error(wsError(payload as ErrorInfo))
+        break
+      case Kind.WS_CLOSE: {
+        const [code, reason, clean] = payload as [number, string, boolean]
+        this.#closed(code, reason, clean)
+        break
+      }
+    }
+  }
+
+  #message(data: string | Buffer, binary: boolean): void {
+    const r = this.#reader
+    if (r !== undefined) {
+      r.queue.push(data)
+      r.bytes += data.length
+      if (!r.paused && r.bytes > READER_HIGH_WATER) {
+        r.paused = true
+        this.#handle?.pause()
+      }
+      const w = r.wake
+      r.wake = undefined
+      w?.()
+    }
+    if (this.listenerCount('message') === 0) return
+    let out: string | BinaryData = data
+    if (binary) {
+      const b = data as Buffer
+      if (this.#binaryType === 'arraybuffer') out = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
+      else if (this.#binaryType === 'blob') out = new Blob([b])
+    }
+    this.emit('message', out, binary)
+  }
+
+  #error(err: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err)
+  }
+
+  #fail(err: Error): void {
+    this.#error(err)
+    this.#closed(1006, '', false)
+  }
+
+  #closed(code: number, reason: string, clean: boolean): void {
+    if (this.#state === WebSocket.CLOSED) return
+    this.#state = WebSocket.CLOSED
+    this.#closeCode = code
+    this.#closeReason = reason
+    if (this.#handle) unregister(this.#handle.id)
+    this.#ref.close()
+    if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort)
+    const r = this.#reader
+    if (r) {
+      const w = r.wake
+      r.wake = undefined
+      w?.()
+    }
+    this.emit('close', code, Buffer.from(reason), clean)
+  }
+
+  /** Emits `name` with the WHATWG event for `on…`/`addEventListener` listeners. */
+  #dispatch(name: 'open', ev: Event): void {
+    this.emit(name, ev)
+  }
+
+  /**
+   * Adds a WHATWG-style listener: `'message'` listeners get a `MessageEvent` (`data` is a
+   * string for text, per `binaryType` for binary), `'close'` a {@link CloseEvent},
+   * `'error'` an {@link ErrorEvent}, `'open'` an `Event`.
+   */
+  addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: WhatwgListener, options?: { once?: boolean }): void {
+    if (typeof listener !== 'function' && (typeof listener !== 'object' || listener === null)) return
+    for (const l of this.listeners(type) as (Listener & { [kWhatwg]?: WhatwgListener })[]) {
+      if (l[kWhatwg] === listener) return
+    }
+    const call = (ev: Event): void => {
+      if (typeof listener === 'function') listener.call(this, ev)
+      else listener.handleEvent(ev)
+    }
+    let wrapped: Listener & { [kWhatwg]?: WhatwgListener }
+    switch (type) {
+      case 'message':
+        wrapped = ((data: string | BinaryData, isBinary: boolean) => {
+          void isBinary
+          call(new MessageEvent('message', { data }))
+        }) as Listener
+        break
+      case 'close':
+        wrapped = ((code: number, reason: Buffer, clean: boolean) => {
+          call(new CloseEvent('close', { code, reason: reason.toString(), wasClean: clean }))
+        }) as Listener
+        break
+      case 'error':
+        wrapped = ((error: Error) => call(new ErrorEvent('error', { error, message: error.message }))) as Listener
+        break
+      case 'open':
+        wrapped = (() => call(new Event('open'))) as Listener
+        break
+      default:
+        return
+    }
+    wrapped[kWhatwg] = listener
+    if (options?.once) this.once(type, wrapped)
+    else this.on(type, wrapped)
+  }
+
+  /** Removes a listener added with {@link WebSocket.addEventListener}. */
+  removeEventListener(type: 'open' | 'message' | 'close' | 'error', listener: WhatwgListener): void {
+    for (const l of this.listeners(type) as (Listener & { [kWhatwg]?: WhatwgListener })[]) {
+      if (l[kWhatwg] === listener) {
+        this.removeListener(type, l)
+        return
+      }
+    }
+  }
+
+  #handler(type: 'open' | 'message' | 'close' | 'error'): WhatwgListener | null {
+    for (const l of this.listeners(type) as (Listener & { [kWhatwg]?: WhatwgListener; [kAttr]?: boolean })[]) {
+      if (l[kAttr]) return l[kWhatwg] ?? null
+    }
+    return null
+  }
+
+  #setHandler(type: 'open' | 'message' | 'close' | 'error', fn: WhatwgListener | null): void {
+    for (const l of this.listeners(type) as (Listener & { [kAttr]?: boolean })[]) {
+      if (l[kAttr]) this.removeListener(type, l)
+    }
+    if (typeof fn !== 'function') return
+    this.addEventListener(type, fn)
+    const ls = this.listeners(type) as (Listener & { [kWhatwg]?: WhatwgListener; [kAttr]?: boolean })[]
+    const added = ls[ls.length - 1]
+    if (added) added[kAttr] = true
+  }
+
+  /** WHATWG `onopen`. */
+  get onopen(): WhatwgListener | null {
+    return this.#handler('open')
+  }
+  set onopen(fn: WhatwgListener | null) {
+    this.#setHandler('open', fn)
+  }
+  /** WHATWG `onmessage`. */
+  get onmessage(): WhatwgListener | null {
+    return this.#handler('message')
+  }
+  set onmessage(fn: WhatwgListener | null) {
+    this.#setHandler('message', fn)
+  }
+  /** WHATWG `onclose`. */
+  get onclose(): WhatwgListener | null {
+    return this.#handler('close')
+  }
+  set onclose(fn: WhatwgListener | null) {
+    this.#setHandler('close', fn)
+  }
+  /** WHATWG `onerror`. */
+  get onerror(): WhatwgListener | null {
+    return this.#handler('error')
+  }
+  set onerror(fn: WhatwgListener | null) {
+    this.#setHandler('error', fn)
+  }
+
+  /**
+   * Iterates over incoming messages: strings for text, Buffers for binary. Messages are
+   * buffered from the first call on (reading pauses beyond 1 MiB unread). The loop ends
+   * when the socket closes cleanly (1000, 1001, 1005) and throws a
+   * {@link WebSocketError} (`ERR_WEBSOCKET_CLOSED`, with `closeCode`) otherwise.
+   * Breaking out of the loop closes the socket.
+   */
+  messages(): AsyncIterableIterator<string | Buffer> {
+    if (this.#reader === undefined) this.#reader = { queue: [], bytes: 0, wake: undefined, paused: false }
+    const r = this.#reader
+    const next = async (): Promise<IteratorResult<string | Buffer>> => {
+      for (;;) {
+        const m = r.queue.shift()
+        if (m !== undefined) {
+          r.bytes -= m.length
+          if (r.paused && r.bytes <= READER_HIGH_WATER / 2) {
+            r.paused = false
+            this.#handle?.resume()
+          }
+          return { value: m, done: false }
+        }
+        if (this.#state === WebSocket.CLOSED) {
+          if (normalClose(this.#closeCode)) return { value: undefined, done: true }
+          throw new WebSocketError(
+            WebSocketErrorCodes.CLOSED,
+            `WebSocket closed abnormally: ${this.#closeCode}${this.#closeReason ? ` ${this.#closeReason}` : ''}`,
+            this.#closeCode,
+          )
+        }
+        await new Promise<void>((resolve) => {
+          r.wake = resolve
+        })
+      }
+    }
+    const it: AsyncIterableIterator<string | Buffer> = {
+      next,
+      return: async (): Promise<IteratorResult<string | Buffer>> => {
+        if (this.#state === WebSocket.OPEN) this.close(1000)
+        return { value: undefined, done: true }
+      },
+      [Symbol.asyncIterator]() {
+        return it
+      },
+    }
+    return it
+  }
+
+  /** `for await (const msg of ws)`: see {@link WebSocket.messages}. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<string | Buffer> {
+    return this.messages()
+  }
+
+  /** Closes (1000) and waits for `'close'` (`await using ws = …`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#state === WebSocket.CLOSED) return
+    const closed = new Promise<void>((resolve) => this.once('close', () => resolve()))
+    if (this.#state === WebSocket.CONNECTING) this.terminate()
+    else this.close(1000)
+    await closed
+  }
+}
+
+const kAttr = Symbol('attribute handler')
+const kServerSide = Symbol('server side')
+
+function toPayload(data: WebSocketData): string | Buffer {
+  if (typeof data === 'string') return data
+  return toBuffer(data)
+}
+
+function toBuffer(data: WebSocketData): Buffer {
+  if (Buffer.isBuffer(data)) return data
+  if (typeof data === 'string') return Buffer.from(data)
+  if (data instanceof ArrayBuffer) return Buffer.from(data)
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  if (typeof data === 'number') return Buffer.from(String(data))
+  throw new TypeError('The data must be a string, Buffer, ArrayBuffer or ArrayBufferView')
+}
+
+/** The upgrade request a server-side socket came from. */
+export interface UpgradeRequest {
+  /** `GET`. */
+  method: string
+  /** Path and query. */
+  url: string
+  /** Request headers, lower-case names (repeated ones joined with `, `). */
+  headers: Record<string, string>
+  /** Whether the connection is TLS. */
+  secure: boolean
+  /** The client's address. */
+  socket: { remoteAddress: string; remotePort: number; encrypted: boolean }
+}
+
+/** Parses the addon's request head string. @internal */
+export function parseHead(head: string, secure: boolean): UpgradeRequest {
+  const p = head.split('\0')
+  const headers: Record<string, string> = {}
+  for (let i = 6; i + 1 < p.length; i += 2) {
+    const k = p[i].toLowerCase()
+    headers[k] = headers[k] === undefined ? p[i + 1] : `${headers[k]}, ${p[i + 1]}`
+  }
+  return {
+    method: p[2],
+    url: p[3],
+    headers,
+    secure,
+    socket: { remoteAddress: p[4], remotePort: Number(p[5]), encrypted: secure },
+  }
+}
+
+/**
+ * Connects and resolves once the connection is open (rejects with the handshake error
+ * otherwise).
+ */
+export function connect(url: string | URL, protocols?: string | string[] | WebSocketOptions, options?: WebSocketOptions): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    let ws: WebSocket
+    try {
+      ws = new WebSocket(url, protocols, options)
+    } catch (e) {
+      reject(e)
+      return
+    }
+    let failure: Error | undefined
+    const onError = (e: Error): void => {
+      failure = e
+    }
+    ws.on('error', onError)
+    ws.once('open', () => {
+      ws.removeListener('error', onError)
+      ws.removeListener('close', onClose)
+      resolve(ws)
+    })
+    const onClose = (code: number): void => {
+      ws.removeListener('error', onError)
+      reject(failure ?? new WebSocketError(WebSocketErrorCodes.CLOSED, `WebSocket closed before it opened (${code})`, code))
+    }
+    ws.once('close', onClose)
+  })
+}
