@@ -22,13 +22,13 @@ use std::time::Duration;
 
 use crate::stream::{Conn, StreamHandle};
 use bytes::Bytes;
+use iocrate_http::client::MaybeTls;
 use iocrate_http::compress::Coding;
 use iocrate_http::driver::Compression;
 use iocrate_http::driver::{
     Exchange, Handler, HttpServer, HttpServerOptions, RequestInfo, Routes, StaticResponse, TlsAccept, Upgraded,
     DRAIN_HIGH_WATER,
 };
-use iocrate_http::client::MaybeTls;
 use iocrate_http::{Framing, Headers, Limits, Version};
 use iocrate_net::tcp::TcpConn;
 use iocrate_net::{Credit, StreamOptions};
@@ -36,11 +36,11 @@ use iocrate_tls::config::server_config;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::websocket::{find, Attached, WsServerHandle};
 use crate::bridge::{kind, Bridge, Payload, Sink};
 use crate::error::ErrorInfo;
 use crate::net::{AddressInfo, RawListenOptions};
 use crate::tls::{server_options, RawTlsServerOptions};
+use crate::websocket::{find, Attached, WsServerHandle};
 
 /// Request flag: body bytes follow (HTTP_BODY events, then HTTP_BODY_END).
 const FLAG_BODY: u32 = 1;

@@ -97,7 +97,6 @@ fn deflate_config(o: &RawDeflateOptions) -> DeflateConfig {
         threshold: o.threshold.map_or(d.threshold, |v| v as usize),
         server_max_window_bits: o.server_max_window_bits.map_or(d.server_max_window_bits, |v| v.clamp(8, 15) as u8),
         client_max_window_bits: o.client_max_window_bits.map_or(d.client_max_window_bits, |v| v.clamp(8, 15) as u8),
-        ..d
     }
 }
 
@@ -500,7 +499,10 @@ impl WsConnHandle {
             Either::B(b) => {
                 if binary == Some(false) {
                     if std::str::from_utf8(&b).is_err() {
-                        return Either::B(ErrorInfo::new("ERR_WEBSOCKET_INVALID_UTF8", "a text message must be valid UTF-8"));
+                        return Either::B(ErrorInfo::new(
+                            "ERR_WEBSOCKET_INVALID_UTF8",
+                            "a text message must be valid UTF-8",
+                        ));
                     }
                     (true, Bytes::copy_from_slice(&b))
                 } else {
@@ -694,7 +696,13 @@ pub fn ws_connect(bridge: &Bridge, options: RawWsConnectOptions) -> Either<WsCon
                 return;
             }
             None => {
-                fail(&sink, ErrorInfo::new("ERR_WEBSOCKET_ABORTED", "the WebSocket was closed before the connection was established"));
+                fail(
+                    &sink,
+                    ErrorInfo::new(
+                        "ERR_WEBSOCKET_ABORTED",
+                        "the WebSocket was closed before the connection was established",
+                    ),
+                );
                 return;
             }
         };

@@ -94,7 +94,7 @@ async fn handshake<C: Connector>(
     let mut nonce = [0u8; 16];
     getrandom::fill(&mut nonce).map_err(|e| bad("ERR_WEBSOCKET_RANDOM", e.to_string()))?;
     let key = generate_key(nonce);
-    let offered = req.deflate.clone();
+    let offered = req.deflate;
     let head = request_head(req, &key, offered.as_ref().map(offer));
     write_all(&io, &head).await.map_err(|e| io_err(&req.origin, e))?;
 
@@ -187,7 +187,7 @@ fn validate(
         None => None,
         Some(v) => {
             let p = String::from_utf8_lossy(v).trim().to_string();
-            if !req.protocols.iter().any(|o| *o == p) {
+            if !req.protocols.contains(&p) {
                 return Err(bad("ERR_WEBSOCKET_HANDSHAKE", format!("the server chose a subprotocol not offered: {p}")));
             }
             Some(p)
@@ -209,7 +209,7 @@ fn validate(
         deflate = Some(params);
         extensions = Some(joined);
     }
-    let dcfg = offered.cloned().unwrap_or_default();
+    let dcfg = offered.copied().unwrap_or_default();
     let deflate_window = deflate.as_ref().map(|p| p.client_max_window_bits);
     Ok(Handshake {
         protocol,
@@ -217,7 +217,7 @@ fn validate(
         headers: res.headers.clone(),
         config: Config {
             role: Role::Client,
-            limits: req.limits.clone(),
+            limits: req.limits,
             deflate,
             deflate_level: dcfg.level,
             deflate_threshold: dcfg.threshold,

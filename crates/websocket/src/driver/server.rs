@@ -149,11 +149,11 @@ impl Upgrade {
 
     /// Codec settings for the accepted connection.
     pub fn config(&self, cfg: &ServerConfig) -> Config {
-        let dcfg = cfg.deflate.clone().unwrap_or_default();
+        let dcfg = cfg.deflate.unwrap_or_default();
         Config {
             role: Role::Server,
-            limits: cfg.limits.clone(),
-            deflate: self.deflate.as_ref().map(|(p, _)| p.clone()),
+            limits: cfg.limits,
+            deflate: self.deflate.as_ref().map(|(p, _)| *p),
             deflate_level: dcfg.level,
             deflate_threshold: dcfg.threshold,
         }

@@ -15,9 +15,12 @@ use bytes::Bytes;
 use super::conn::WsConn;
 use crate::codec::shared_frame;
 
+/// Subscribers by topic, then by connection id.
+type TopicMap = HashMap<Arc<str>, HashMap<u64, Arc<WsConn>>>;
+
 /// A set of topics and their subscribers.
 pub struct Topics {
-    map: Mutex<HashMap<Arc<str>, HashMap<u64, Arc<WsConn>>>>,
+    map: Mutex<TopicMap>,
     /// Subscribers with more than this many bytes waiting miss a publish.
     max_backpressure: usize,
     /// Compression for shared frames: `(level, threshold)`.
@@ -39,7 +42,7 @@ impl Topics {
         Topics { map: Mutex::new(HashMap::new()), max_backpressure, deflate }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, HashMap<u64, Arc<WsConn>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TopicMap> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
