@@ -48,7 +48,7 @@ const PENDING_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct RawDeflateOptions {
     /// Messages shorter than this are sent uncompressed (default 1024).
     pub threshold: Option<u32>,
-    /// zlib level 0-9 (default 1).
+    /// zlib level 0-9 (default 6).
     pub level: Option<u32>,
     /// Largest window for what the server compresses (8-15).
     pub server_max_window_bits: Option<u32>,

@@ -19,7 +19,7 @@ export type BinaryData = Buffer | ArrayBuffer | Blob
 export interface PerMessageDeflateOptions {
   /** Messages shorter than this many bytes are sent uncompressed (default 1024). */
   threshold?: number
-  /** zlib level 0-9 (default 1: fast; most of the gain on text). */
+  /** zlib level 0-9 (default 6, as zlib and `ws`). */
   level?: number
   /** Largest LZ77 window (bits, 8-15) for what the server compresses. */
   serverMaxWindowBits?: number

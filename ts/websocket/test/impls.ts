@@ -41,6 +41,8 @@ export interface ServerOptions {
   /** Echo every message back (text as text, binary as binary). Default true. */
   echo?: boolean
   onConnection?: (conn: ServerConn) => void
+  /** Passed through to the server constructor as is (e.g. verifyClient, path). */
+  extra?: Record<string, unknown>
 }
 
 export interface ServerHandle {
@@ -61,6 +63,8 @@ export interface ClientOptions {
 
 export interface Impl {
   name: string
+  /** The imported module itself (for API not covered by the wrapper). */
+  module: Record<string, unknown>
   startServer(opts?: ServerOptions): Promise<ServerHandle>
   connect(url: string, protocols?: string | string[], opts?: ClientOptions): WSLike
   /** Send `data` back as it came (the text/binary distinction kept). */
@@ -69,6 +73,18 @@ export interface Impl {
   quirks: {
     /** Fails a text message as soon as a fragment makes it invalid UTF-8 (Autobahn 6.4.x, non-strict). */
     utf8FailFast: boolean
+    /** Refuses messages of more than this many fragments with 1008 (a DoS limit; 0/undefined: none). */
+    maxFragments?: number
+    /**
+     * Client fails the handshake when it offered subprotocols and the server picked none. RFC 6455 §4.1 only
+     * requires failing when the server picks one that was not offered, and browsers open with protocol ''.
+     */
+    failsWithoutSubprotocol?: boolean
+    /**
+     * Client accepts a response with two permessage-deflate elements (uses the first). Both would claim RSV1,
+     * which RFC 7692 §5 says the client MUST fail.
+     */
+    acceptsDuplicateDeflateResponse?: boolean
   }
 }
 
@@ -94,6 +110,15 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
       t = setTimeout(() => reject(new Error(`timeout (${ms} ms): ${what}`)), ms)
     }),
   ]).finally(() => clearTimeout(t))
+}
+
+/** Polls `cond` every 5 ms until true; throws after `ms`. */
+export async function waitUntil(cond: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timeout (${ms} ms) waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
 }
 
 /** Waits for `event` on `em` with a timeout; resolves with the listener arguments. */
@@ -172,7 +197,7 @@ type ServerCtor = new (opts: Record<string, unknown>, cb?: () => void) => EventE
 }
 
 async function startWith(impl: Impl, Ctor: ServerCtor, extra: Record<string, unknown>, o: ServerOptions): Promise<ServerHandle> {
-  const opts: Record<string, unknown> = { port: 0, host: '127.0.0.1', ...extra }
+  const opts: Record<string, unknown> = { port: 0, host: '127.0.0.1', ...extra, ...o.extra }
   if (o.perMessageDeflate !== undefined) opts.perMessageDeflate = o.perMessageDeflate
   if (o.maxPayload !== undefined) opts.maxPayload = o.maxPayload
   if (o.handleProtocols) opts.handleProtocols = o.handleProtocols
@@ -236,6 +261,7 @@ async function startWith(impl: Impl, Ctor: ServerCtor, extra: Record<string, unk
 
 const wsImpl: Impl = {
   name: 'ws',
+  module: ws as unknown as Record<string, unknown>,
   startServer: (o = {}) => startWith(wsImpl, ws.WebSocketServer as unknown as ServerCtor, {}, o),
   connect: (url, protocols, opts) => new ws.WebSocket(url, protocols, opts) as unknown as WSLike,
   echo(sock, data, isBinary) {
@@ -244,6 +270,13 @@ const wsImpl: Impl = {
   quirks: {
     // ws validates UTF-8 when the whole message is in (lib/receiver.js dataMessage), not per fragment.
     utf8FailFast: false,
+    // ws ≥ 8.18 refuses messages of more than 16384 fragments with 1008 by default (maxFragments option), so
+    // Autobahn 9.3.1 / 9.4.1 (4 MiB in 64-byte fragments = 65536 frames) fail against a default ws.
+    maxFragments: 16384,
+    // ws: "Server sent no subprotocol" (lib/websocket.js) — stricter than RFC 6455 and the WHATWG spec.
+    failsWithoutSubprotocol: true,
+    // ws: extension.parse groups both elements under one name and acceptAsClient takes the first.
+    acceptsDuplicateDeflateResponse: true,
   },
 }
 
@@ -258,6 +291,7 @@ type IocrateModule = {
 function makeIocrate(mod: IocrateModule): Impl {
   const impl: Impl = {
     name: 'iocrate',
+    module: mod as unknown as Record<string, unknown>,
     // pingInterval 0: no server-initiated pings in the middle of the raw conformance exchanges.
     startServer: (o = {}) => startWith(impl, mod.WebSocketServer, { pingInterval: 0 }, o),
     connect: (url, protocols, opts) => new mod.WebSocket(url, protocols, opts as Record<string, unknown>),

@@ -51,6 +51,13 @@ pub struct Decoder {
     inflater: Option<Inflater>,
     partial: Option<Partial>,
     state: State,
+    /// Payload bytes of the text frame at the front of the buffer that were already
+    /// unmasked in place and validated while the frame was incomplete (Autobahn 6.4.3/6.4.4:
+    /// fail fast even within a frame). Relies on the caller passing the same buffer again.
+    unmasked: usize,
+    /// UTF-8 state of the first frame of a text message, until that frame is complete
+    /// (then it moves into `Partial`, or the message is returned).
+    frame_utf8: Utf8Validator,
 }
 
 impl Decoder {
@@ -61,7 +68,16 @@ impl Decoder {
             Role::Server => p.client_no_context_takeover,
             Role::Client => p.server_no_context_takeover,
         });
-        Self { role: cfg.role, limits: cfg.limits, inflate, inflater: None, partial: None, state: State::Open }
+        Self {
+            role: cfg.role,
+            limits: cfg.limits,
+            inflate,
+            inflater: None,
+            partial: None,
+            state: State::Open,
+            unmasked: 0,
+            frame_utf8: Utf8Validator::new(),
+        }
     }
 
     /// Parses the next complete message (or control frame) out of `buf`, consuming what
@@ -100,13 +116,28 @@ impl Decoder {
             self.check(&h)?;
             // check() bounded payload_len by max_frame, a usize.
             let len = h.payload_len as usize;
-            if buf.len() - h.header_len < len {
+            let avail = buf.len() - h.header_len;
+            if avail < len {
+                // Validate the text received so far, so that invalid UTF-8 fails before the
+                // frame (possibly megabytes) is complete.
+                let done = self.unmasked;
+                if avail > done {
+                    if let Some(utf8) = self.plain_text_validator(&h) {
+                        let seen = &mut buf[h.header_len + done..h.header_len + avail];
+                        if let Some(key) = h.mask {
+                            apply_mask(seen, key, done);
+                        }
+                        utf8.feed(seen).map_err(|()| BAD_UTF8)?;
+                        self.unmasked = avail;
+                    }
+                }
                 return Ok(None);
             }
             buf.advance(h.header_len);
             let mut payload = buf.split_to(len);
+            let done = std::mem::take(&mut self.unmasked);
             if let Some(key) = h.mask {
-                apply_mask(&mut payload, key, 0);
+                apply_mask(&mut payload[done..], key, done);
             }
             match h.opcode {
                 OpCode::Ping => return Ok(Some(Message::Ping(payload.freeze()))),
@@ -114,21 +145,37 @@ impl Decoder {
                 OpCode::Close => return close(&payload).map(Some),
                 OpCode::Text | OpCode::Binary => {
                     let text = h.opcode == OpCode::Text;
+                    let mut utf8 = std::mem::take(&mut self.frame_utf8);
+                    if text && !h.rsv1 {
+                        utf8.feed(&payload[done..]).map_err(|()| BAD_UTF8)?;
+                    }
                     if h.fin && !h.rsv1 {
                         // The common case: zero-copy.
-                        if text && std::str::from_utf8(&payload).is_err() {
-                            return Err(ProtocolError::new(1007, "invalid UTF-8 in text message"));
+                        if text {
+                            utf8.finish().map_err(|()| BAD_UTF8)?;
                         }
                         return Ok(Some(data_message(text, payload)));
                     }
-                    self.partial =
-                        Some(Partial { text, compressed: h.rsv1, data: BytesMut::new(), utf8: Utf8Validator::new() });
+                    self.partial = Some(Partial { text, compressed: h.rsv1, data: BytesMut::new(), utf8 });
+                    if let Some(m) = self.fragment(&payload, h.fin, payload.len())? {
+                        return Ok(Some(m));
+                    }
+                    continue;
                 }
                 OpCode::Continuation => {}
             }
-            if let Some(m) = self.fragment(&payload, h.fin)? {
+            if let Some(m) = self.fragment(&payload, h.fin, done)? {
                 return Ok(Some(m));
             }
+        }
+    }
+
+    /// The validator for the front frame's payload if it is uncompressed text.
+    fn plain_text_validator(&mut self, h: &FrameHeader) -> Option<&mut Utf8Validator> {
+        match (h.opcode, &mut self.partial) {
+            (OpCode::Text, _) if !h.rsv1 => Some(&mut self.frame_utf8),
+            (OpCode::Continuation, Some(p)) if p.text && !p.compressed => Some(&mut p.utf8),
+            _ => None,
         }
     }
 
@@ -178,8 +225,9 @@ impl Decoder {
     }
 
     /// Adds one frame's payload to the message being assembled; returns it on FIN. Text is
-    /// validated per fragment, after inflating (Autobahn 6.4.x fail fast).
-    fn fragment(&mut self, payload: &[u8], fin: bool) -> Result<Option<Message>, ProtocolError> {
+    /// validated per fragment, after inflating (Autobahn 6.4.x fail fast), except the
+    /// first `validated` bytes of an uncompressed payload, which were checked already.
+    fn fragment(&mut self, payload: &[u8], fin: bool, validated: usize) -> Result<Option<Message>, ProtocolError> {
         let p = self.partial.as_mut().expect("check() guarantees an open message");
         let start = p.data.len();
         if p.compressed {
@@ -193,9 +241,9 @@ impl Decoder {
         } else {
             p.data.extend_from_slice(payload);
         }
-        let bad_utf8 = ProtocolError::new(1007, "invalid UTF-8 in text message");
         if p.text {
-            p.utf8.feed(&p.data[start..]).map_err(|()| bad_utf8)?;
+            let skip = if p.compressed { 0 } else { validated };
+            p.utf8.feed(&p.data[start + skip..]).map_err(|()| BAD_UTF8)?;
         }
         if !fin {
             return Ok(None);
@@ -203,11 +251,13 @@ impl Decoder {
         let p = self.partial.take().expect("checked above");
         if p.text {
             let mut utf8 = p.utf8;
-            utf8.finish().map_err(|()| bad_utf8)?;
+            utf8.finish().map_err(|()| BAD_UTF8)?;
         }
         Ok(Some(data_message(p.text, p.data)))
     }
 }
+
+const BAD_UTF8: ProtocolError = ProtocolError::new(1007, "invalid UTF-8 in text message");
 
 fn data_message(text: bool, data: BytesMut) -> Message {
     if text {

@@ -24,6 +24,11 @@
 //! returned without copying: its payload is split off the receive buffer and unmasked in
 //! place.
 //!
+//! Text is validated as it arrives (Autobahn 6.4.x "fail fast"): per fragment, after
+//! inflating, and for uncompressed text even within a frame that is still incomplete
+//! (its received bytes are unmasked in place and fed to the validator once; the decoder
+//! remembers how far it got, so the caller must keep passing the same buffer).
+//!
 //! Errors carry the close code RFC 6455 §7.4.1 assigns: 1002 (protocol error), 1007
 //! (invalid payload data: bad UTF-8, bad compressed data) or 1009 (message too big). The
 //! driver should send a Close with that code and close the connection (§7.1.7).
@@ -90,7 +95,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// Default limits, no deflate (level 1, threshold 1024 if it is set later).
+    /// Default limits, no deflate (level 6, threshold 1024 if it is set later).
     pub fn new(role: Role) -> Self {
         let d = deflate::DeflateConfig::default();
         Self { role, limits: Limits::default(), deflate: None, deflate_level: d.level, deflate_threshold: d.threshold }

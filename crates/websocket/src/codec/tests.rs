@@ -233,6 +233,34 @@ fn utf8_fails_fast_6_4_x() {
     assert_eq!(last_code(&run(&mut dec, &c(0x00, &z2))), 1007);
 }
 
+#[test]
+fn utf8_fails_fast_within_a_frame_6_4_3_and_6_4_4() {
+    // The invalid bytes arrive while the frame is still incomplete: fail now.
+    let mut payload = "κόσμε".as_bytes().to_vec();
+    payload.extend_from_slice(&[0xf4, 0x90, 0x80, 0x80]);
+    payload.extend_from_slice(&[b'x'; 1000]);
+    for frames in [c(0x81, &payload), cat(&[c(0x01, b"ok"), c(0x80, &payload)])] {
+        let cut = frames.len() - 1000;
+        let mut dec = Decoder::new(&Config::new(Role::Server));
+        let mut buf = BytesMut::from(&frames[..cut - 3]);
+        assert_eq!(dec.decode(&mut buf), Ok(None), "valid prefix");
+        buf.extend_from_slice(&frames[cut - 3..cut]);
+        assert_eq!(dec.decode(&mut buf).unwrap_err().code, 1007);
+    }
+    // Valid text delivered in many pieces is unmasked exactly once.
+    let text_frame = c(0x81, "€uro ".repeat(100).as_bytes());
+    let mut dec = Decoder::new(&Config::new(Role::Server));
+    let mut buf = BytesMut::new();
+    let mut got = Vec::new();
+    for piece in text_frame.chunks(7) {
+        buf.extend_from_slice(piece);
+        while let Some(m) = dec.decode(&mut buf).unwrap() {
+            got.push(m);
+        }
+    }
+    assert_eq!(got, [Message::Text(Bytes::from("€uro ".repeat(100)))]);
+}
+
 // ---- 7.x close ----
 
 #[test]

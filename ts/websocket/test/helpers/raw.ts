@@ -102,6 +102,7 @@ export class FrameParser {
   }
 
   private take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0)
     this.len -= n
     if (this.chunks[0].length >= n) {
       const out = this.chunks[0].subarray(0, n)

@@ -254,3 +254,33 @@ fn inflate_rejects_bad_data() {
         assert_eq!(inflate(&mut Inflater::new(false), bad), Err(InflateError::BadData), "{bad:x?}");
     }
 }
+
+/// The measurement behind `DeflateConfig::level`'s default:
+/// `cargo test -p iocrate-websocket measure_levels -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn measure_levels() {
+    let mut x = 1u32;
+    let mut json = String::new();
+    for i in 0..40 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        json.push_str(&format!(
+            "{{\"id\":{i},\"user\":\"user{}\",\"price\":{}.{:02},\"side\":\"{}\",\"ts\":{}}},",
+            x % 1000,
+            (x >> 8) % 10000,
+            x % 100,
+            if x & 1 == 0 { "buy" } else { "sell" },
+            1_700_000_000_000u64 + u64::from(x % 100_000)
+        ));
+    }
+    let data = json.as_bytes();
+    for level in [1, 2, 3, 4, 6] {
+        let mut d = Deflater::new(level, 15, true);
+        let t = std::time::Instant::now();
+        let mut n = 0;
+        for _ in 0..2000 {
+            n = compress(&mut d, data).len();
+        }
+        println!("level {level}: {} -> {n} bytes, {:?} per message", data.len(), t.elapsed() / 2000);
+    }
+}
