@@ -7,6 +7,7 @@ import * as net from '@iocrate/net'
 import * as tls from '@iocrate/tls'
 import * as http from '@iocrate/http'
 import * as https from '@iocrate/https'
+import { WebSocketServer } from '@iocrate/websocket'
 import { runtimeInfo } from '@iocrate/core'
 
 const { values: o } = parseArgs({
@@ -62,6 +63,12 @@ const app = (req, res) => {
 const routes = [{ path: '/static', headers: { 'Content-Type': 'text/plain' }, body: 'answered in Rust, without JS\n' }]
 const web = http.createServer({ routes, compression: true }, app)
 const webs = https.createServer({ routes, compression: true, cert: readFileSync(o.cert), key: readFileSync(o.key) }, app)
+// WebSocket echo at /ws on both: the upgrade is handed over in Rust (wss: over the HTTPS server's TLS).
+const sockets = [web, webs].map((server) => {
+  const wss = new WebSocketServer({ server, path: '/ws', perMessageDeflate: true })
+  wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })))
+  return wss
+})
 const c = await listen(web, Number(o['http-port']))
 const d = await listen(webs, Number(o['https-port']))
 const rt = runtimeInfo()
@@ -76,9 +83,15 @@ console.log(`HTTP listening on ${c.address}:${c.port}`)
 console.log(`  try:  curl http://${c.address}:${c.port}/  /json  /static`)
 console.log(`HTTPS listening on ${d.address}:${d.port}`)
 console.log(`  try:  curl --cacert ${o.cert} https://localhost:${d.port}/json`)
+console.log(`WebSocket echo at ws://${c.address}:${c.port}/ws and wss://localhost:${d.port}/ws`)
+console.log(`  try:  node examples/websocket/client.mjs ws://${c.address}:${c.port}/ws`)
 console.log('Ctrl-C stops the demo.')
 
 const stop = () => {
+  for (const wss of sockets) {
+    wss.closeAll(1001, 'demo stopping')
+    wss.close()
+  }
   tcp.close()
   secure.close()
   web.close()

@@ -15,7 +15,7 @@ command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 # nginx: the HTTP client is tested against it (started by the test on a free port).
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
 # python3-websockets: the WebSocket interop tests run python's `websockets` both ways.
-python3 -c 'import websockets' >/dev/null 2>&1 || need_apt+=(python3-websockets)
+{ python3 -c 'import websockets' || /usr/bin/python3 -c 'import websockets'; } >/dev/null 2>&1 || need_apt+=(python3-websockets)
 for pkg in ${IOCRATE_EXTRA_APT:-}; do need_apt+=("$pkg"); done
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

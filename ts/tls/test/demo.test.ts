@@ -1,6 +1,6 @@
 // The `npm start` demo (examples/demo.mjs): both echo servers answer, through node:net
 // and through `openssl s_client` exactly as the demo tells the user to.
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { promisify } from 'node:util'
 import { once } from 'node:events'
 import * as nodeNet from 'node:net'
@@ -66,6 +66,23 @@ describe('examples/demo.mjs (npm start)', () => {
     expect(stat.stdout).toBe('answered in Rust, without JS\n')
     const json = await get('curl', ['-s', '--cacert', path('ca.pem'), `https://localhost:${webs![2]}/json`])
     expect(JSON.parse(json.stdout)).toMatchObject({ method: 'GET', url: '/json' })
+    /** The first python3 on the machine that has `websockets` (Debian's, when pyenv's comes first on PATH). */
+    const pythonWithWebsockets = (): string =>
+      ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import websockets']).status === 0) ?? 'python3'
+    // WebSocket echo on both servers, through python's websockets (a real peer, not ours).
+    for (const [url, extra] of [
+      [`ws://127.0.0.1:${web![2]}/ws`, ''],
+      [`wss://localhost:${webs![2]}/ws`, `ssl.create_default_context(cafile=${JSON.stringify(path('ca.pem'))})`],
+    ] as const) {
+      const py = `import asyncio, ssl, websockets
+async def main():
+    async with websockets.connect(${JSON.stringify(url)}${extra ? `, ssl=${extra}` : ''}) as ws:
+        await ws.send("ws demo")
+        print(await ws.recv())
+asyncio.run(main())`
+      const r = await get(pythonWithWebsockets(), ['-c', py])
+      expect(r.stdout).toBe('ws demo\n')
+    }
     proc.kill('SIGINT')
     const [code] = await once(proc, 'exit')
     expect(code).toBe(0)
