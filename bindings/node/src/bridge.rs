@@ -3,9 +3,10 @@
 //! Theory of operation. Drivers on the runtime's workers call [`BridgeInner::push`]. The
 //! event goes onto a mutex-guarded queue; only the push that flips the atomic
 //! `scheduled` flag from false to true calls the threadsafe function. On the JS thread
-//! the call's converter clears the flag, takes the whole queue and hands JS one flat
-//! array `[id, kind, payload, id, kind, payload, …]`, so one libuv wake-up and one JS
-//! call carry every event that arrived meanwhile. An unbatched mode (one call per event)
+//! the call's converter clears the flag, takes the whole queue and hands JS
+//! `[meta, payloads]` (meta: one Buffer of u32 `id, kind` pairs; payloads: one array
+//! element per event), so one libuv wake-up and one JS call carry every event that
+//! arrived meanwhile. An unbatched mode (one call per event)
 //! exists only so the bench can show the difference.
 //!
 //! The threadsafe function is weak: it does not keep Node alive. The TS layer counts
@@ -139,29 +140,35 @@ pub struct Batch(Vec<Event>);
 impl ToNapiValue for Batch {
     unsafe fn to_napi_value(raw_env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         let env = Env::from_raw(raw_env);
-        let mut arr = env.create_array((val.0.len() * 3) as u32)?;
+        // `[meta, payloads]`: meta is one Buffer of little-endian u32 pairs (id, kind), so
+        // an event costs one element store (its payload) instead of three.
+        let n = val.0.len();
+        let mut meta = Vec::with_capacity(n * 8);
+        for ev in &val.0 {
+            meta.extend_from_slice(&ev.id.to_le_bytes());
+            meta.extend_from_slice(&ev.kind.to_le_bytes());
+        }
+        let mut arr = env.create_array(n as u32)?;
         for (i, ev) in val.0.into_iter().enumerate() {
-            let i = (i * 3) as u32;
-            arr.set(i, ev.id)?;
-            arr.set(i + 1, ev.kind)?;
+            let i = i as u32;
             match ev.payload {
                 Payload::None => {}
-                Payload::Bool(b) => arr.set(i + 2, b)?,
-                Payload::Num(n) => arr.set(i + 2, n)?,
-                Payload::Str(s) => arr.set(i + 2, s)?,
+                Payload::Bool(b) => arr.set(i, b)?,
+                Payload::Num(n) => arr.set(i, n)?,
+                Payload::Str(s) => arr.set(i, s)?,
                 Payload::Bytes(b, credit) => {
                     // Small chunks are copied into a V8-owned buffer: cheaper than an
                     // external buffer, whose finalizer runs later on this thread. Large
                     // ones are handed over without a copy.
                     if b.len() <= COPY_MAX {
-                        arr.set(i + 2, BufferSlice::copy_from(&env, &b)?)?;
+                        arr.set(i, BufferSlice::copy_from(&env, &b)?)?;
                     } else {
-                        arr.set(i + 2, Buffer::from(b))?;
+                        arr.set(i, Buffer::from(b))?;
                     }
                     drop(credit);
                 }
-                Payload::Error(e) => arr.set(i + 2, e)?,
-                Payload::Latin1(b) => arr.set(i + 2, env.create_string_latin1(&b)?)?,
+                Payload::Error(e) => arr.set(i, e)?,
+                Payload::Latin1(b) => arr.set(i, env.create_string_latin1(&b)?)?,
                 Payload::IdBytes(n, b, credit) => {
                     let mut pair = env.create_array(2)?;
                     pair.set(0, n)?;
@@ -170,29 +177,32 @@ impl ToNapiValue for Batch {
                     } else {
                         pair.set(1, Buffer::from(Vec::from(b)))?;
                     }
-                    arr.set(i + 2, pair)?;
+                    arr.set(i, pair)?;
                     drop(credit);
                 }
                 Payload::Utf8(b, credit) => {
                     // The codec validated the UTF-8; a lossy view never allocates for valid input.
-                    arr.set(i + 2, String::from_utf8_lossy(&b).as_ref())?;
+                    arr.set(i, String::from_utf8_lossy(&b).as_ref())?;
                     drop(credit);
                 }
                 Payload::Buf(b, credit) => {
                     if b.len() <= COPY_MAX {
-                        arr.set(i + 2, BufferSlice::copy_from(&env, &b)?)?;
+                        arr.set(i, BufferSlice::copy_from(&env, &b)?)?;
                     } else {
-                        arr.set(i + 2, Buffer::from(Vec::from(b)))?;
+                        arr.set(i, Buffer::from(Vec::from(b)))?;
                     }
                     drop(credit);
                 }
                 Payload::Lazy(f) => {
                     let v = f(&env)?;
-                    arr.set(i + 2, unsafe { Unknown::from_raw_unchecked(raw_env, v) })?;
+                    arr.set(i, unsafe { Unknown::from_raw_unchecked(raw_env, v) })?;
                 }
             }
         }
-        unsafe { Array::to_napi_value(raw_env, arr) }
+        let mut out = env.create_array(2)?;
+        out.set(0, BufferSlice::copy_from(&env, &meta)?)?;
+        out.set(1, arr)?;
+        unsafe { Array::to_napi_value(raw_env, out) }
     }
 }
 
@@ -316,7 +326,8 @@ impl OnPark for BridgeInner {
 /// Queued events at which a worker wakes JS without waiting to go idle.
 const WAKE_EARLY_AT: usize = 256;
 
-/// An event bridge: the JS callback receives flat batches `[id, kind, payload, …]`.
+/// An event bridge: the JS callback receives batches `[meta, payloads]`: meta is a Buffer
+/// of little-endian u32 pairs `(id, kind)`, payloads has one element per event.
 #[napi]
 pub struct Bridge {
     pub(crate) inner: Arc<BridgeInner>,
@@ -326,7 +337,7 @@ pub struct Bridge {
 impl Bridge {
     /// Creates a bridge delivering to `callback`. `batched: false` makes one JS call per
     /// event (for comparison only).
-    #[napi(constructor, ts_args_type = "callback: (batch: unknown[]) => void, batched?: boolean | undefined | null")]
+    #[napi(constructor, ts_args_type = "callback: (batch: [Buffer, unknown[]]) => void, batched?: boolean | undefined | null")]
     pub fn new(env: Env, callback: Function<Batch, ()>, batched: Option<bool>) -> Result<Self> {
         let queue = Arc::new(Queue::new());
         let q = queue.clone();

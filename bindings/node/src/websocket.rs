@@ -298,9 +298,20 @@ impl ServerCore {
         let settings = self.settings.clone();
         let c = conn.clone();
         let Pending { io, head, guard, .. } = p;
+        // Over plain TCP, sends write from the JS thread while the task has nothing pending.
+        let compress_from = if config.deflate.is_some() { config.deflate_threshold } else { usize::MAX };
         iocrate_runtime::spawn(async move {
             let _tracked = tracked;
-            ws::run(io, head, response, config, settings, c, events, Some(guard)).await;
+            match io {
+                MaybeTls::Plain(sock) => {
+                    let sock = Arc::new(sock);
+                    c.enable_direct(sock.clone(), compress_from);
+                    ws::run(sock, head, response, config, settings, c, events, Some(guard)).await;
+                }
+                MaybeTls::Tls(t) => {
+                    ws::run(Arc::new(*t), head, response, config, settings, c, events, Some(guard)).await;
+                }
+            }
         });
         let handle = WsConnHandle {
             conn,
@@ -456,6 +467,14 @@ impl WsServerHandle {
     }
 }
 
+/// Writes the frames JS sent since the last call (server connections over plain TCP):
+/// one `writev` per connection on this thread. The TS layer calls it once per tick, after
+/// a batch of events has been handled, so sends to one connection coalesce.
+#[napi]
+pub fn ws_flush() {
+    ws::flush_staged();
+}
+
 /// One WebSocket connection (server or client side).
 #[napi]
 pub struct WsConnHandle {
@@ -494,23 +513,17 @@ impl WsConnHandle {
     /// is false (it must then be valid UTF-8). Returns `bufferedAmount`.
     #[napi]
     pub fn send(&self, data: Either<String, BufferSlice>, binary: Option<bool>) -> Either<f64, ErrorInfo> {
-        let (text, bytes) = match data {
-            Either::A(s) => (true, Bytes::from(s.into_bytes())),
+        let r = match &data {
+            Either::A(s) => self.conn.send_slice(true, s.as_bytes()),
             Either::B(b) => {
-                if binary == Some(false) {
-                    if std::str::from_utf8(&b).is_err() {
-                        return Either::B(ErrorInfo::new(
-                            "ERR_WEBSOCKET_INVALID_UTF8",
-                            "a text message must be valid UTF-8",
-                        ));
-                    }
-                    (true, Bytes::copy_from_slice(&b))
-                } else {
-                    (false, Bytes::copy_from_slice(&b))
+                let text = binary == Some(false);
+                if text && std::str::from_utf8(b).is_err() {
+                    return Either::B(ErrorInfo::new("ERR_WEBSOCKET_INVALID_UTF8", "a text message must be valid UTF-8"));
                 }
+                self.conn.send_slice(text, b)
             }
         };
-        match self.conn.send(text, bytes) {
+        match r {
             Ok(n) => Either::A(n as f64),
             Err(_) => Either::B(closed_err()),
         }
@@ -720,7 +733,7 @@ pub fn ws_connect(bridge: &Bridge, options: RawWsConnectOptions) -> Either<WsCon
                 unsafe { Array::to_napi_value(env.raw(), arr) }
             })),
         );
-        ws::run(io, rest, Vec::new(), hs.config, Arc::new(settings), c, events, None).await;
+        ws::run(Arc::new(io), rest, Vec::new(), hs.config, Arc::new(settings), c, events, None).await;
     });
     Either::A(WsConnHandle { conn, topics: None, id, protocol: None, extensions: None })
 }

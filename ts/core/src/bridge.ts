@@ -14,13 +14,21 @@ export const Kind = native.eventKinds() as Readonly<Record<
 
 const targets = new Map<number, EventTarget>()
 
-function dispatch(batch: unknown[]): void {
-  const n = batch.length
-  for (let i = 0; i < n; i += 3) {
-    const t = targets.get(batch[i] as number)
+/** The `(id, kind)` pairs of a batch as u32s (a copy only if the Buffer is misaligned). */
+function metaOf(buf: Buffer): Uint32Array {
+  if (buf.byteOffset % 4 === 0) return new Uint32Array(buf.buffer, buf.byteOffset, buf.byteLength >>> 2)
+  return new Uint32Array(Uint8Array.prototype.slice.call(buf).buffer)
+}
+
+function dispatch(batch: [Buffer, unknown[]]): void {
+  const meta = metaOf(batch[0])
+  const payloads = batch[1]
+  const n = payloads.length
+  for (let i = 0; i < n; i++) {
+    const t = targets.get(meta[2 * i] as number)
     if (t === undefined) continue
     try {
-      t.onNativeEvent(batch[i + 1] as number, batch[i + 2])
+      t.onNativeEvent(meta[2 * i + 1] as number, payloads[i])
     } catch (err) {
       // Surface a throwing listener the way Node does (uncaughtException), without
       // losing the rest of the batch.
@@ -113,9 +121,10 @@ export function benchBridge(count: number, batched: boolean): Promise<{ events: 
     let got = 0
     let id = -1
     const start = process.hrtime.bigint()
-    const b = new native.Bridge((batch: unknown[]) => {
-      for (let i = 0; i < batch.length; i += 3) {
-        if (batch[i] === id) got++
+    const b = new native.Bridge((batch: [Buffer, unknown[]]) => {
+      const meta = metaOf(batch[0])
+      for (let i = 0; i < meta.length; i += 2) {
+        if (meta[i] === id) got++
       }
       if (got >= count) {
         b.unref()

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from '@iocrate/http'
 import { createServer as createHttpsServer } from '@iocrate/https'
 
 import type { NativeWsConn, NativeWsServer, RawWsServerOptions } from './native.js'
-import { WebSocket, parseHead, rawDeflate, rawSettings } from './socket.js'
+import { WebSocket, parseHead, rawDeflate, rawSettings, scheduleFlush } from './socket.js'
 import type { ConnectionOptions, PerMessageDeflateOptions, SendOptions, UpgradeRequest, WebSocketData } from './socket.js'
 
 /** What `verifyClient` is given. */
@@ -131,7 +131,9 @@ export class WebSocketServer extends EventEmitter {
     const payload = typeof data === 'string' || Buffer.isBuffer(data)
       ? data
       : data instanceof ArrayBuffer ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-    return this.#native.publish(String(topic), payload, options?.binary)
+    const n = this.#native.publish(String(topic), payload, options?.binary)
+    scheduleFlush()
+    return n
   }
 
   /** Subscribers of `topic`. */
@@ -195,12 +197,14 @@ export class WebSocketServer extends EventEmitter {
   }
 
   #open(h: NativeWsConn, req: UpgradeRequest, protocol: string, extensions: string): void {
-    const ws = WebSocket._accepted(h, req, protocol, extensions)
-    if (this.options.clientTracking !== false) {
-      this.clients.add(ws)
-      ws.once('close', () => this.clients.delete(ws))
-    }
+    const track = this.options.clientTracking !== false
+    const ws = WebSocket._accepted(h, req, protocol, extensions, track ? this.#forget : undefined)
+    if (track) this.clients.add(ws)
     this.emit('connection', ws, req)
+  }
+
+  #forget = (ws: WebSocket): void => {
+    this.clients.delete(ws)
   }
 
   async #verify(pid: number, req: UpgradeRequest, protocolList: string): Promise<void> {

@@ -44,7 +44,9 @@ pub struct Encoder {
     /// Whether the streamed message in progress is compressed (decided on its first
     /// fragment).
     fragment_compressed: bool,
-    keys: [u8; 4 * KEYS_PER_DRAW],
+    /// Drawn keys; allocated on a client's first frame (a server never masks, and an
+    /// idle connection should not carry 256 bytes it does not use).
+    keys: Option<Box<[u8; 4 * KEYS_PER_DRAW]>>,
     next_key: usize,
     scratch: BytesMut,
 }
@@ -65,7 +67,7 @@ impl Encoder {
             deflater: None,
             threshold: cfg.deflate_threshold,
             fragment_compressed: false,
-            keys: [0; 4 * KEYS_PER_DRAW],
+            keys: None,
             next_key: KEYS_PER_DRAW,
             scratch: BytesMut::new(),
         }
@@ -187,12 +189,14 @@ impl Encoder {
     fn mask_key(&mut self) -> [u8; 4] {
         if self.next_key == KEYS_PER_DRAW {
             // Without an OS entropy source there is no safe way to mask (§10.3).
-            getrandom::fill(&mut self.keys).expect("OS random source unavailable for WebSocket masking keys");
+            let keys = self.keys.get_or_insert_with(|| Box::new([0; 4 * KEYS_PER_DRAW]));
+            getrandom::fill(&mut keys[..]).expect("OS random source unavailable for WebSocket masking keys");
             self.next_key = 0;
         }
         let i = self.next_key * 4;
         self.next_key += 1;
-        [self.keys[i], self.keys[i + 1], self.keys[i + 2], self.keys[i + 3]]
+        let keys = self.keys.as_deref().expect("drawn above");
+        [keys[i], keys[i + 1], keys[i + 2], keys[i + 3]]
     }
 }
 

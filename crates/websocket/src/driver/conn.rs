@@ -160,6 +160,70 @@ struct Queue {
     items: VecDeque<Out>,
     /// No more sends: a close is queued, or the connection is gone.
     closed: bool,
+    /// The task has output it has not written yet: no direct write may go first.
+    busy: bool,
+    /// Frames staged by the caller's thread for a direct write at the end of its batch
+    /// ([`flush_staged`]), or the unwritten rest of one: they go out before anything else.
+    staged: BytesMut,
+    /// Direct writes from the caller's thread (server over plain TCP), and the size from
+    /// which messages must go through the task instead (to be compressed). Removed when
+    /// the task ends, so the socket closes with it.
+    direct: Option<(Arc<dyn DirectWrite>, usize)>,
+}
+
+/// A socket the JS thread may write to directly (plain TCP): a send on an idle connection
+/// then costs one `writev` on the calling thread, with no wake-up of the connection's task.
+pub trait DirectWrite: Send + Sync + 'static {
+    /// Writes what the kernel takes without waiting.
+    fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize>;
+}
+
+impl DirectWrite for iocrate_net::tcp::Sock {
+    fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        iocrate_net::tcp::Sock::try_write_vectored(self, bufs)
+    }
+}
+
+thread_local! {
+    /// Connections with frames staged on this thread since the last [`flush_staged`].
+    static DIRTY: std::cell::RefCell<Vec<Arc<WsConn>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Writes every frame staged on this thread (one `writev` per connection). A thread that
+/// sends on connections with direct writes enabled ([`WsConn::enable_direct`]) calls this
+/// at the end of each batch of work: sends in between coalesce.
+pub fn flush_staged() {
+    let dirty = DIRTY.with(|d| std::mem::take(&mut *d.borrow_mut()));
+    for c in &dirty {
+        c.write_staged();
+    }
+    // Keep the list's allocation for the next batch.
+    DIRTY.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.is_empty() {
+            let mut v = dirty;
+            v.clear();
+            *d = v;
+        }
+    });
+}
+
+/// An unmasked frame header for a whole (FIN) text or binary message.
+fn plain_header(text: bool, len: usize) -> ([u8; 10], usize) {
+    let mut h = [0u8; 10];
+    h[0] = 0x80 | if text { 0x1 } else { 0x2 };
+    if len < 126 {
+        h[1] = len as u8;
+        (h, 2)
+    } else if len <= 0xffff {
+        h[1] = 126;
+        h[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        (h, 4)
+    } else {
+        h[1] = 127;
+        h[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+        (h, 10)
+    }
 }
 
 /// The application's handle on a connection (shared with the task).
@@ -199,6 +263,80 @@ impl WsConn {
         })
     }
 
+    /// Lets sends write to `sock` from the calling thread while the connection's task has
+    /// nothing pending. For a server over plain TCP only (a client masks, TLS encrypts);
+    /// messages of `compress_from` bytes or more still go through the task when deflate
+    /// was negotiated (pass `usize::MAX` otherwise).
+    pub fn enable_direct(&self, sock: Arc<dyn DirectWrite>, compress_from: usize) {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.direct = Some((sock, compress_from));
+        // Until the task has written its preface (the 101 answer), nothing may go first.
+        q.busy = true;
+    }
+
+    /// Stages one whole frame (`head` then `body`) for a direct write at the end of the
+    /// caller's batch. Returns `buffered`, or `None` when the task must take the message
+    /// (it has output pending, or the message is to be compressed).
+    fn stage(self: &Arc<Self>, head: &[u8], body: &[u8], payload: usize) -> Option<Result<usize, Closed>> {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let (_, compress_from) = q.direct.as_ref()?;
+        if payload >= *compress_from {
+            return None;
+        }
+        if q.closed {
+            return Some(Err(Closed));
+        }
+        if q.busy || !q.items.is_empty() {
+            return None;
+        }
+        let first = q.staged.is_empty();
+        q.staged.extend_from_slice(head);
+        q.staged.extend_from_slice(body);
+        let n = head.len() + body.len();
+        let now = self.buffered.fetch_add(n, Ordering::AcqRel) + n;
+        drop(q);
+        if now >= self.high_water {
+            self.drain_armed.store(true, Ordering::Release);
+        }
+        if first {
+            DIRTY.with(|d| d.borrow_mut().push(self.clone()));
+        }
+        Some(Ok(now))
+    }
+
+    /// Writes what was staged with one `writev` on this thread; a rest (the kernel is
+    /// full) goes to the task.
+    fn write_staged(&self) {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if q.staged.is_empty() {
+            return;
+        }
+        let Some((sock, _)) = q.direct.clone() else { return };
+        if q.busy || !q.items.is_empty() {
+            // The task writes them, first, when it takes its queue.
+            drop(q);
+            self.wake.notify_one();
+            return;
+        }
+        let n = match sock.try_write_vectored(&[io::IoSlice::new(&q.staged)]) {
+            Ok(n) => n,
+            Err(_) => 0,
+        };
+        let _ = q.staged.split_to(n);
+        self.buffered.fetch_sub(n, Ordering::AcqRel);
+        if q.staged.is_empty() {
+            if q.staged.capacity() > 64 * 1024 {
+                q.staged = BytesMut::new();
+            }
+            return;
+        }
+        // The kernel is full (or the socket failed): the task takes over, and meets any
+        // error on its own write.
+        q.busy = true;
+        drop(q);
+        self.wake.notify_one();
+    }
+
     /// The id given at creation.
     pub fn id(&self) -> u64 {
         self.id
@@ -215,14 +353,14 @@ impl WsConn {
         if q.closed {
             return Err(Closed);
         }
-        let closing = matches!(item, Out::Close(..) | Out::Terminate);
-        if closing {
+        if matches!(item, Out::Close(..) | Out::Terminate) {
             q.closed = true;
         }
+        // Counted before the task can see the item (and subtract it), under the lock.
+        let now = self.buffered.fetch_add(bytes, Ordering::AcqRel) + bytes;
         let first = q.items.is_empty();
         q.items.push_back(item);
         drop(q);
-        let now = self.buffered.fetch_add(bytes, Ordering::AcqRel) + bytes;
         if now >= self.high_water {
             self.drain_armed.store(true, Ordering::Release);
         }
@@ -233,13 +371,31 @@ impl WsConn {
     }
 
     /// Queues a text (`data` must be valid UTF-8) or binary message. Returns `buffered`.
-    pub fn send(&self, text: bool, data: Bytes) -> Result<usize, Closed> {
+    pub fn send(self: &Arc<Self>, text: bool, data: Bytes) -> Result<usize, Closed> {
+        let (h, hl) = plain_header(text, data.len());
+        if let Some(r) = self.stage(&h[..hl], &data, data.len()) {
+            return r;
+        }
         let n = data.len();
         self.push(Out::Message { text, data }, n)
     }
 
+    /// Like [`WsConn::send`] for a payload the caller still owns: copied only if it has to
+    /// wait for the task.
+    pub fn send_slice(self: &Arc<Self>, text: bool, data: &[u8]) -> Result<usize, Closed> {
+        let (h, hl) = plain_header(text, data.len());
+        if let Some(r) = self.stage(&h[..hl], data, data.len()) {
+            return r;
+        }
+        self.push(Out::Message { text, data: Bytes::copy_from_slice(data) }, data.len())
+    }
+
     /// Queues a complete, already framed message (shared by a publish).
-    pub fn send_frame(&self, frame: Bytes) -> Result<usize, Closed> {
+    pub fn send_frame(self: &Arc<Self>, frame: Bytes) -> Result<usize, Closed> {
+        // A shared frame is already compressed (or not) for this connection.
+        if let Some(r) = self.stage(&frame, &[], 0) {
+            return r;
+        }
         let n = frame.len();
         self.push(Out::Frame(frame), n)
     }
@@ -305,8 +461,38 @@ impl WsConn {
         }
     }
 
-    fn take(&self) -> VecDeque<Out> {
-        std::mem::take(&mut self.queue.lock().unwrap_or_else(|e| e.into_inner()).items)
+    /// Takes the queued items (and the rest of a half-written direct frame, which must go
+    /// first), marking the task busy when it has anything to write.
+    fn take(&self, has_output: bool) -> (Option<BytesMut>, VecDeque<Out>) {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let items = std::mem::take(&mut q.items);
+        let front = (!q.staged.is_empty()).then(|| q.staged.split());
+        q.busy = has_output || front.is_some() || !items.is_empty();
+        (front, items)
+    }
+
+    /// Before the task writes: marks it busy (no direct write may cut in) and takes the
+    /// rest of a half-written direct frame, which goes first.
+    fn claim(&self) -> Option<BytesMut> {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.busy = true;
+        (!q.staged.is_empty()).then(|| q.staged.split())
+    }
+
+    /// The task has written everything: direct writes may resume (unless more is queued).
+    fn idle(&self) {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if q.items.is_empty() && q.staged.is_empty() {
+            q.busy = false;
+        }
+    }
+
+    /// The task ended: no more direct writes, and the socket is released.
+    fn end_direct(&self) {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.closed = true;
+        q.busy = true;
+        q.direct = None;
     }
 
     fn shut(&self) {
@@ -356,7 +542,7 @@ struct Task<'a, T: Transport> {
 /// handshake); `preface` is output to send first (the `101` response on a server).
 #[allow(clippy::too_many_arguments)]
 pub async fn run<T: Transport>(
-    io: T,
+    io: Arc<T>,
     head: Bytes,
     preface: Vec<u8>,
     config: Config,
@@ -365,16 +551,22 @@ pub async fn run<T: Transport>(
     events: Arc<dyn WsEvents>,
     guard: Option<ConnGuard>,
 ) {
+    // Copied into the task's buffers and released at once: the arguments of an async fn
+    // otherwise live as long as its future.
+    let rbuf = BytesMut::from(&head[..]);
+    let wbuf = BytesMut::from(&preface[..]);
+    drop(head);
+    drop(preface);
     let mut t = Task {
-        io: &io,
+        io: &*io,
         role: config.role,
         conn: &conn,
         events: &*events,
         settings: &settings,
         dec: Decoder::new(&config),
         enc: Encoder::new(&config),
-        rbuf: BytesMut::from(&head[..]),
-        wbuf: BytesMut::from(&preface[..]),
+        rbuf,
+        wbuf,
         counted: 0,
         flow: conn.flow.clone(),
         close_sent: false,
@@ -386,9 +578,9 @@ pub async fn run<T: Transport>(
         ping_deadline: None,
     };
     let ending = t.run().await;
-    conn.shut();
+    conn.end_direct();
     // Whatever is still queued will never be sent.
-    conn.take();
+    conn.take(true);
     conn.buffered.store(0, Ordering::Release);
     drop(t);
     drop(io);
@@ -462,7 +654,9 @@ impl<T: Transport> Task<'_, T> {
 
     /// Commands and input; `Done` when the connection must end now.
     fn turn(&mut self) -> Step {
-        for item in self.conn.take() {
+        let (front, items) = self.conn.take(!self.wbuf.is_empty());
+        self.prepend(front);
+        for item in items {
             match item {
                 Out::Message { text, data } => {
                     self.uncount(data.len());
@@ -588,7 +782,31 @@ impl<T: Transport> Task<'_, T> {
         Ok(())
     }
 
+    /// Puts the rest of a half-written direct frame before everything else to write (its
+    /// bytes were counted in `buffered` by the direct write; `account` counts `wbuf`).
+    fn prepend(&mut self, front: Option<BytesMut>) {
+        if let Some(f) = front {
+            self.uncount(f.len());
+            let mut b = BytesMut::with_capacity(f.len() + self.wbuf.len());
+            b.extend_from_slice(&f);
+            b.extend_from_slice(&self.wbuf);
+            self.wbuf = b;
+        }
+    }
+
     fn flush(&mut self) -> io::Result<()> {
+        if !self.wbuf.is_empty() {
+            let front = self.conn.claim();
+            self.prepend(front);
+        }
+        let r = self.write_out();
+        if self.wbuf.is_empty() {
+            self.conn.idle();
+        }
+        r
+    }
+
+    fn write_out(&mut self) -> io::Result<()> {
         if self.io.has_pending_output() {
             match self.io.flush() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
@@ -642,7 +860,8 @@ impl<T: Transport> Task<'_, T> {
     async fn finished(&mut self, pending: bool) -> Option<Ending> {
         if let Some(code) = self.failed {
             if !pending {
-                self.linger().await;
+                // Boxed: a linger future inline would make every idle connection's task bigger.
+                Box::pin(self.linger()).await;
                 return Some(Ending { code, reason: Bytes::new(), clean: false });
             }
             return None;
@@ -655,7 +874,7 @@ impl<T: Transport> Task<'_, T> {
             // waits for it (reading until EOF) unless the close timeout runs out.
             if self.role == Role::Server || self.eof {
                 if self.role == Role::Server {
-                    self.linger().await;
+                    Box::pin(self.linger()).await;
                 }
                 return Some(Ending { code, reason, clean: true });
             }

@@ -8,6 +8,6 @@ pub mod server;
 pub mod topics;
 
 pub use client::{connect, ClientRequest, ConnectError, Handshake};
-pub use conn::{run, status, Closed, Settings, WsConn, WsError, WsEvents};
+pub use conn::{flush_staged, run, status, Closed, DirectWrite, Settings, WsConn, WsError, WsEvents};
 pub use server::{check, is_websocket, path_of, refusal, write_and_close, Refusal, ServerConfig, Upgrade};
 pub use topics::{Published, Topics};

@@ -9,7 +9,6 @@ import {
   WebSocketServer,
   connect,
   type BinaryType,
-  type UpgradeRequest,
   type WebSocketOptions,
   type WebSocketServerOptions,
 } from '@iocrate/websocket'
@@ -41,7 +40,7 @@ test('WebSocket: ws-style and WHATWG API', () => {
   expect(ws.send).type.not.toBeCallableWith({ not: 'data' })
   expect(ws.close(1000, 'bye')).type.toBe<void>()
   expect(ws[Symbol.asyncIterator]()).type.toBe<AsyncIterableIterator<string | Buffer>>()
-  expect(ws.upgradeRequest).type.toBe<UpgradeRequest | undefined>()
+  expect(ws.upgradeHeaders).type.toBe<Record<string, string>>()
   expect(connect('wss://x', { signal: AbortSignal.timeout(10) })).type.toBe<Promise<WebSocket>>()
   expect<WebSocketOptions>().type.not.toBeAssignableWith({ headers: { a: 1 } })
   expect(new CloseEvent('close', { code: 1000 }).wasClean).type.toBe<boolean>()

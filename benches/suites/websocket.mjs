@@ -1,0 +1,256 @@
+// websocket suite: WebSocket echo msgs/s (32 B, 64 KiB), broadcast delivered msgs/s (1000 clients) and RSS
+// per idle connection (10,000), `ws` (baseline) against @iocrate/websocket.
+//
+//   ws echo 32B                32 connections × 16 binary messages in flight; each echoed message is replaced
+//   ws echo 64KiB              8 connections × 4 messages in flight
+//   ws broadcast 1000 clients  the server sends one 64 B binary message to all 1000 clients in a loop as fast
+//                              as backpressure allows (ws: wss.clients + send(); iocrate: wss.publish());
+//                              rate = messages received by the clients per second
+//   ws RSS per idle connection (10,000)  (VmRSS after − before) / connections, after a forced GC
+//
+// Server: servers/ws-server.mjs (the same code for both impls except the broadcast loop, see there). Load:
+// clients/wsload.c, a native epoll WebSocket client compiled with cc into $TMPDIR/iocrate-bench/ on first use
+// (no compiler: every row is unavailable; there is no JS fallback, a JS client would be the bottleneck).
+// The iocrate rows say "skipped" while @iocrate/websocket cannot be imported.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BENCH_ROOT, Child, Unavailable, sleep, track } from '../lib/proc.mjs';
+import { round } from '../lib/report.mjs';
+
+export const IMPLS = ['ws', 'iocrate'];
+export const ECHO_SMALL = { conns: 32, window: 16, size: 32 };
+export const ECHO_LARGE = { conns: 8, window: 4, size: 65536 };
+export const BROADCAST = { clients: 1000, size: 64 };
+export const IDLE_CONNS = 10000;
+const MiB = 1024 * 1024;
+const GENERATOR = 'native epoll (clients/wsload.c)';
+
+let cached;
+/** Builds clients/wsload.c once per source version into the temp dir: { bin } or { bin: null, reason }. */
+export function nativeWsLoad() {
+  if (cached !== undefined) return cached;
+  const src = join(BENCH_ROOT, 'clients', 'wsload.c');
+  const hash = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 12);
+  const dir = join(tmpdir(), 'iocrate-bench');
+  const bin = join(dir, `wsload-${hash}`);
+  if (existsSync(bin)) return (cached = { bin });
+  mkdirSync(dir, { recursive: true });
+  for (const cc of [process.env.CC, 'cc', 'gcc', 'clang'].filter(Boolean)) {
+    try {
+      execFileSync(cc, ['-O2', '-o', `${bin}.${process.pid}.tmp`, src], { stdio: 'pipe' });
+      renameSync(`${bin}.${process.pid}.tmp`, bin);
+      return (cached = { bin });
+    } catch (err) {
+      cached = { bin: null, reason: `${cc}: ${String(err.stderr ?? err.message).split('\n')[0]}` };
+    }
+  }
+  return cached;
+}
+
+/** Server spec per impl and mode (servers/ws-server.mjs). */
+export function serverSpec(impl, mode, extra = []) {
+  if (!IMPLS.includes(impl)) throw new Error(`no websocket server for ${impl}`);
+  return { script: 'servers/ws-server.mjs', args: [`--impl=${impl}`, `--mode=${mode}`, ...extra] };
+}
+
+// Whether ws runs with its optional native helpers (masking / UTF-8 validation) or its JS fallbacks.
+function wsAddons() {
+  const req = createRequire(join(BENCH_ROOT, 'package.json'));
+  const have = ['bufferutil', 'utf-8-validate'].filter((m) => {
+    try {
+      req.resolve(m);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return have.length ? `ws with ${have.join(', ')}` : 'ws without bufferutil/utf-8-validate (its JS fallbacks)';
+}
+
+const script = (rel) => (rel.startsWith('/') ? rel : BENCH_ROOT + rel);
+
+function errorRow(impl, err) {
+  const reason = err instanceof Unavailable ? err.message : `failed: ${err.message}`;
+  return { impl, rate: null, cpuPerOpUs: null, rssMB: null, ratio: null, error: reason.slice(0, 200) };
+}
+
+const stopAll = (...children) => Promise.all(children.filter(Boolean).map((c) => c.stop()));
+
+/**
+ * Server + wsload: warm-up, sample, measured window, sample. rate = messages received by wsload per second
+ * (its clock); cpuPerOpUs = server CPU over the window ÷ messages. Broadcast rows also record the server's
+ * loop counters over the window (`serverRounds`, `backpressurePauses`, `serverQueuedMsgs`).
+ */
+export async function measureWsLoad(ctx, { impl, server, genArgs, bin }) {
+  let srv, gen;
+  try {
+    srv = track(new Child(script(server.script), server.args, { cpu: ctx.serverCpu, name: `${impl} server` }));
+    const info = await srv.ready();
+    gen = track(new Child(bin, genArgs(info), { cpu: ctx.clientCpu, exec: true, name: 'wsload' }));
+    await gen.ready(60000);
+    await sleep(ctx.warmupMs);
+    // A child that died (e.g. wsload after the server cut a connection) is reported with its last stderr line.
+    const alive = () => {
+      for (const [c, what] of [[gen, 'load generator'], [srv, 'server']])
+        if (c.exited) throw new Error(`${what} exited (${c.exitCode}): ${c.stderr.trim().split('\n').pop()}`);
+    };
+    const sample = async () => {
+      alive();
+      let s, g;
+      try {
+        s = srv.cpuNs();
+        g = gen.cpuNs();
+      } catch (err) {
+        await sleep(100); // /proc/<pid> gone: let the exit event arrive
+        alive();
+        throw err;
+      }
+      const r = await gen.request({ cmd: 'sample' });
+      const st = await srv.request({ cmd: 'stats' });
+      return { ...r, srvCpu: s, genCpu: g, st };
+    };
+    const a = await sample();
+    await sleep(ctx.measureMs);
+    const b = await sample();
+    const rss = srv.rssBytes();
+    if (srv.exited) throw new Error(`server exited: ${srv.stderr.trim().slice(-200)}`);
+    const secs = (b.t - a.t) / 1000;
+    const msgs = b.ops - a.ops;
+    if (!(msgs > 0)) throw new Error(`no messages in the measured window (generator errors: ${b.errors ?? 0})`);
+    const row = {
+      impl,
+      rate: round(msgs / secs, 1),
+      cpuPerOpUs: round((b.srvCpu - a.srvCpu) / msgs / 1000, 3),
+      rssMB: rss == null ? null : round(rss / MiB, 1),
+      ratio: null,
+      genCpuPct: round(((b.genCpu - a.genCpu) / (secs * 1e9)) * 100, 0),
+    };
+    // Broadcast: the server's loop over the window — rounds (ws) / publishes (iocrate), backpressure pauses,
+    // and messages handed to the library (publish() skips a subscriber over maxBackpressure: queued < sent).
+    if (a.st.rounds || b.st.rounds)
+      Object.assign(row, { serverRounds: b.st.rounds - a.st.rounds, backpressurePauses: b.st.pauses - a.st.pauses, serverQueuedMsgs: b.st.queued - a.st.queued });
+    return row;
+  } catch (err) {
+    return errorRow(impl, err);
+  } finally {
+    await stopAll(gen, srv);
+  }
+}
+
+/**
+ * RSS per idle WebSocket connection: the server (fd limit raised, --expose-gc) accepts `count` WebSocket
+ * connections from wsload (256 handshakes in flight). rate = (VmRSS after − VmRSS before) / connections, in
+ * bytes, both after a forced GC and a pause; cpuPerOpUs = server CPU per connection (accept + upgrade).
+ */
+export async function measureWsIdle(ctx, { impl, server, count, bin }) {
+  let srv, gen;
+  const nofile = 65536;
+  try {
+    srv = track(new Child(script(server.script), server.args, { cpu: ctx.serverCpu, nofile, nodeArgs: ['--expose-gc'], name: `${impl} server` }));
+    const info = await srv.ready();
+    await srv.request({ cmd: 'gc' });
+    await sleep(300);
+    const rss0 = srv.rssBytes();
+    const cpu0 = srv.cpuNs();
+    gen = track(new Child(bin, [`--port=${info.port}`, '--mode=idle', `--conns=${count}`], { cpu: ctx.clientCpu, nofile, exec: true, name: 'wsload idle' }));
+    const ready = await gen.ready(120000);
+    // Wait (bounded) until the server has seen every connection the generator opened.
+    let conns = 0;
+    for (let i = 0; i < 100; i++) {
+      ({ conns } = await srv.request({ cmd: 'stats' }));
+      if (conns >= ready.connected) break;
+      await sleep(100);
+    }
+    const cpu1 = srv.cpuNs();
+    await srv.request({ cmd: 'gc' });
+    await sleep(500);
+    const rss1 = srv.rssBytes();
+    if (conns < count * 0.9)
+      throw new Error(`only ${conns}/${count} connections (generator errors: ${ready.errors}${ready.lastError ? `, ${ready.lastError}` : ''}; fd limit?)`);
+    return {
+      impl,
+      rate: round((rss1 - rss0) / conns, 0),
+      cpuPerOpUs: round((cpu1 - cpu0) / conns / 1000, 3),
+      rssMB: round(rss1 / MiB, 1),
+      ratio: null,
+      connections: conns,
+    };
+  } catch (err) {
+    return errorRow(impl, err);
+  } finally {
+    await stopAll(gen, srv);
+  }
+}
+
+async function each(ctx, label, fn) {
+  const rows = [];
+  for (const impl of IMPLS) {
+    ctx.log(`  ${label}: ${impl}`);
+    rows.push(await fn(impl));
+  }
+  return rows;
+}
+
+const echoArgs = (p) => ({ port }) => [`--port=${port}`, '--mode=echo', `--conns=${p.conns}`, `--window=${p.window}`, `--size=${p.size}`];
+
+export async function run(ctx) {
+  const gen = nativeWsLoad();
+  const base = { baseline: 'ws', better: 'higher' };
+  const addons = wsAddons();
+  const rowsFor = (label, fn) =>
+    gen.bin ? each(ctx, label, fn) : Promise.resolve(IMPLS.map((impl) => errorRow(impl, new Unavailable(`no C compiler for clients/wsload.c (${gen.reason})`))));
+  const echo = (p) => ({
+    unit: 'msgs/s',
+    opUnit: 'msg',
+    ...base,
+    params: { ...p, binary: true, generator: `${GENERATOR}, one sweep over the sockets per 100 µs at most`, ws: addons },
+  });
+  return [
+    {
+      name: 'ws echo 32B',
+      ...echo(ECHO_SMALL),
+      rows: await rowsFor('ws echo 32B', (impl) => measureWsLoad(ctx, { impl, bin: gen.bin, server: serverSpec(impl, 'echo'), genArgs: echoArgs(ECHO_SMALL) })),
+    },
+    {
+      name: 'ws echo 64KiB',
+      ...echo(ECHO_LARGE),
+      rows: await rowsFor('ws echo 64KiB', (impl) => measureWsLoad(ctx, { impl, bin: gen.bin, server: serverSpec(impl, 'echo'), genArgs: echoArgs(ECHO_LARGE) })),
+    },
+    {
+      name: `ws broadcast ${BROADCAST.clients} clients`,
+      unit: 'msgs/s',
+      opUnit: 'msg',
+      ...base,
+      params: {
+        clients: BROADCAST.clients,
+        size: BROADCAST.size,
+        counted: 'messages received by the clients',
+        pacing: 'pause while a bufferedAmount > 64 KiB (ws: every client each round; iocrate: 32 sampled clients every 4 publishes), poll every 1 ms until < 32 KiB',
+        ws: 'for (const c of wss.clients) if (c.readyState === OPEN) c.send(msg)',
+        iocrate: "ws.subscribe('room') on connection; wss.publish('room', msg)",
+        generator: `${GENERATOR}, recv mode (one sweep over the sockets per 20 ms)`,
+      },
+      rows: await rowsFor('ws broadcast', (impl) =>
+        measureWsLoad(ctx, {
+          impl,
+          bin: gen.bin,
+          server: serverSpec(impl, 'broadcast', [`--clients=${BROADCAST.clients}`, `--size=${BROADCAST.size}`]),
+          genArgs: ({ port }) => [`--port=${port}`, '--mode=recv', `--conns=${BROADCAST.clients}`],
+        }),
+      ),
+    },
+    {
+      name: `ws RSS per idle connection (${IDLE_CONNS.toLocaleString('en-US')})`,
+      unit: 'B/conn',
+      opUnit: 'conn',
+      baseline: 'ws',
+      better: 'lower',
+      params: { connections: IDLE_CONNS, handshakesInFlight: 256, generator: GENERATOR },
+      rows: await rowsFor('ws idle connections', (impl) => measureWsIdle(ctx, { impl, bin: gen.bin, server: serverSpec(impl, 'idle'), count: IDLE_CONNS })),
+    },
+  ];
+}
