@@ -337,7 +337,10 @@ pub struct Bridge {
 impl Bridge {
     /// Creates a bridge delivering to `callback`. `batched: false` makes one JS call per
     /// event (for comparison only).
-    #[napi(constructor, ts_args_type = "callback: (batch: [Buffer, unknown[]]) => void, batched?: boolean | undefined | null")]
+    #[napi(
+        constructor,
+        ts_args_type = "callback: (batch: [Buffer, unknown[]]) => void, batched?: boolean | undefined | null"
+    )]
     pub fn new(env: Env, callback: Function<Batch, ()>, batched: Option<bool>) -> Result<Self> {
         let queue = Arc::new(Queue::new());
         let q = queue.clone();

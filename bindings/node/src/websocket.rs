@@ -518,7 +518,10 @@ impl WsConnHandle {
             Either::B(b) => {
                 let text = binary == Some(false);
                 if text && std::str::from_utf8(b).is_err() {
-                    return Either::B(ErrorInfo::new("ERR_WEBSOCKET_INVALID_UTF8", "a text message must be valid UTF-8"));
+                    return Either::B(ErrorInfo::new(
+                        "ERR_WEBSOCKET_INVALID_UTF8",
+                        "a text message must be valid UTF-8",
+                    ));
                 }
                 self.conn.send_slice(text, b)
             }

@@ -318,10 +318,7 @@ impl WsConn {
             self.wake.notify_one();
             return;
         }
-        let n = match sock.try_write_vectored(&[io::IoSlice::new(&q.staged)]) {
-            Ok(n) => n,
-            Err(_) => 0,
-        };
+        let n = sock.try_write_vectored(&[io::IoSlice::new(&q.staged)]).unwrap_or_default();
         let _ = q.staged.split_to(n);
         self.buffered.fetch_sub(n, Ordering::AcqRel);
         if q.staged.is_empty() {
