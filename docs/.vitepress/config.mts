@@ -21,6 +21,7 @@ function guideSidebar(prefix: string, zh: boolean): DefaultTheme.SidebarItem[] {
         { text: '@iocrate/http', link: `${prefix}/modules/http` },
         { text: '@iocrate/https', link: `${prefix}/modules/https` },
         { text: zh ? 'HTTP 安全' : 'HTTP security', link: `${prefix}/modules/http-security` },
+        { text: '@iocrate/websocket', link: `${prefix}/modules/websocket` },
       ],
     },
     {

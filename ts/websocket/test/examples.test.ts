@@ -59,8 +59,10 @@ function runClient(url: string, input: string): Promise<{ code: number | null; o
   )
 }
 
-function open(url: string): Promise<WS> {
+/** Connects; `onMessage` is attached before the handshake ends (a message may come in the same read as the 101). */
+function open(url: string, onMessage?: (text: string) => void): Promise<WS> {
   const c = new WS(url)
+  if (onMessage) c.on('message', (d) => onMessage(String(d)))
   return new Promise((resolve, reject) => {
     c.once('open', () => resolve(c))
     c.once('error', reject)
@@ -116,19 +118,17 @@ describe('examples/websocket', () => {
       expect(html).toContain("new WebSocket(")
       expect(html).toContain("'/chat'")
 
-      const a = await open(`ws://127.0.0.1:${r.port}/chat`)
       const aMsgs: string[] = []
-      a.on('message', (d) => aMsgs.push(String(d)))
-      await waitFor(() => aMsgs.length >= 1)
+      const a = await open(`ws://127.0.0.1:${r.port}/chat`, (m) => aMsgs.push(m))
+      await waitFor(() => aMsgs.length >= 1, 5000, 'a joined')
       expect(aMsgs[0]).toMatch(/^\* guest\d+ joined \(1 here\)$/)
-      const b = await open(`ws://127.0.0.1:${r.port}/chat`)
       const bMsgs: string[] = []
-      b.on('message', (d) => bMsgs.push(String(d)))
-      await waitFor(() => aMsgs.length >= 2 && bMsgs.length >= 1)
+      const b = await open(`ws://127.0.0.1:${r.port}/chat`, (m) => bMsgs.push(m))
+      await waitFor(() => aMsgs.length >= 2 && bMsgs.length >= 1, 5000, `b joined (a: ${JSON.stringify(aMsgs)}, b: ${JSON.stringify(bMsgs)})`)
       b.send('hi all')
-      await waitFor(() => aMsgs.some((m) => m.endsWith(': hi all')) && bMsgs.some((m) => m.endsWith(': hi all')))
+      await waitFor(() => aMsgs.some((m) => m.endsWith(': hi all')) && bMsgs.some((m) => m.endsWith(': hi all')), 5000, 'hi all')
       a.close()
-      await waitFor(() => bMsgs.some((m) => / left$/.test(m)))
+      await waitFor(() => bMsgs.some((m) => / left$/.test(m)), 5000, 'a left')
       // Other paths are not WebSocket endpoints.
       await expect(open(`ws://127.0.0.1:${r.port}/other`)).rejects.toThrow(/404/)
       await stop(r)
@@ -138,10 +138,10 @@ describe('examples/websocket', () => {
   })
 })
 
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+async function waitFor(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms
   while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
+    if (Date.now() > end) throw new Error(`${what} not met in time`)
     await new Promise((r) => setTimeout(r, 10))
   }
 }

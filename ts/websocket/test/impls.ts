@@ -304,10 +304,22 @@ function makeIocrate(mod: IocrateModule): Impl {
   return impl
 }
 
+/**
+ * Negative control, only with WS_IMPLS=ws-lax: ws with UTF-8 validation switched off. The 6.x (and 7.5.1)
+ * cases must FAIL against it — proof that the suites detect a non-conforming peer.
+ */
+const wsLax: Impl = {
+  ...wsImpl,
+  name: 'ws-lax',
+  startServer: (o = {}) => startWith(wsLax, ws.WebSocketServer as unknown as ServerCtor, { skipUTF8Validation: true }, o),
+  connect: (url, protocols, opts) => new ws.WebSocket(url, protocols, { ...opts, skipUTF8Validation: true }) as unknown as WSLike,
+}
+
 async function loadImpls(): Promise<Impl[]> {
   const wanted = process.env.WS_IMPLS?.split(',').map((s) => s.trim()).filter(Boolean)
   const out: Impl[] = []
   if (!wanted || wanted.includes('ws')) out.push(wsImpl)
+  if (wanted?.includes('ws-lax')) out.push(wsLax)
   if (!wanted || wanted.includes('iocrate')) {
     // A variable specifier keeps the bundler from resolving it before the package exists.
     const spec = '@iocrate/websocket'

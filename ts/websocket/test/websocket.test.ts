@@ -264,6 +264,22 @@ describe('server', () => {
     raw.destroy()
   })
 
+  it("'drain' fires after a send reached the high-water mark, also when the end-of-tick write empties the queue at once", async () => {
+    const { wss, url } = await server({ highWaterMark: 64 * 1024 })
+    const conn = once(wss, 'connection')
+    const c = await wsClient(url)
+    const [sws] = (await conn) as [WebSocket]
+    sws.send(Buffer.alloc(100 * 1024))
+    expect(sws.bufferedAmount).toBeGreaterThanOrEqual(64 * 1024)
+    const drained = once(sws, 'drain')
+    await within(drained, 5000, 'drain').catch((e: Error) => {
+      throw new Error(`${e.message}; bufferedAmount ${sws.bufferedAmount}, state ${sws.readyState}`)
+    })
+    expect(sws.bufferedAmount).toBe(0)
+    const [m] = await nextMessage(c)
+    expect(m.length).toBe(100 * 1024)
+  })
+
   it('keep-alive: a peer that answers pings stays, one that does not is terminated with 1006', async () => {
     const { wss, port, url } = await server({ pingInterval: 100, pingTimeout: 200 })
     const sockets: WebSocket[] = []

@@ -294,10 +294,10 @@ impl WsConn {
         q.staged.extend_from_slice(body);
         let n = head.len() + body.len();
         let now = self.buffered.fetch_add(n, Ordering::AcqRel) + n;
-        drop(q);
         if now >= self.high_water {
             self.drain_armed.store(true, Ordering::Release);
         }
+        drop(q);
         if first {
             DIRTY.with(|d| d.borrow_mut().push(self.clone()));
         }
@@ -324,6 +324,11 @@ impl WsConn {
         if q.staged.is_empty() {
             if q.staged.capacity() > 64 * 1024 {
                 q.staged = BytesMut::new();
+            }
+            drop(q);
+            // A send reached the high-water mark: the task reports the drain.
+            if self.drain_armed.load(Ordering::Acquire) {
+                self.wake.notify_one();
             }
             return;
         }
@@ -353,14 +358,14 @@ impl WsConn {
         if matches!(item, Out::Close(..) | Out::Terminate) {
             q.closed = true;
         }
-        // Counted before the task can see the item (and subtract it), under the lock.
+        // Counted (and the drain armed) before the task can see the item and write it.
         let now = self.buffered.fetch_add(bytes, Ordering::AcqRel) + bytes;
-        let first = q.items.is_empty();
-        q.items.push_back(item);
-        drop(q);
         if now >= self.high_water {
             self.drain_armed.store(true, Ordering::Release);
         }
+        let first = q.items.is_empty();
+        q.items.push_back(item);
+        drop(q);
         if first {
             self.wake.notify_one();
         }

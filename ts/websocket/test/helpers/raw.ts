@@ -447,7 +447,7 @@ export class RawPeer {
       frames.push(f)
       if (f.fin) break
     }
-    let data = Buffer.concat(frames.map((f) => f.payload))
+    let data: Buffer = Buffer.concat(frames.map((f) => f.payload))
     const compressed = frames[0].rsv1
     if (compressed) {
       if (!this.rx) throw new Error('RSV1 set but permessage-deflate not negotiated')
@@ -531,7 +531,7 @@ function parseHead(raw: string): Head {
 /** Reads an HTTP head (up to CRLFCRLF) from `socket`; resolves with it and the bytes after it. */
 function readHead(socket: net.Socket, timeout: number): Promise<{ head: Head; rest: Buffer }> {
   return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0)
+    let buf: Buffer = Buffer.alloc(0)
     const done = (err?: Error, v?: { head: Head; rest: Buffer }) => {
       clearTimeout(t)
       socket.off('data', onData)
