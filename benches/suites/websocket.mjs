@@ -210,18 +210,22 @@ export async function run(ctx) {
     params: { ...p, binary: true, generator: `${GENERATOR}, one sweep over the sockets per 100 µs at most`, ws: addons },
   });
   return [
+    // Targets from the WebSocket issue: echo >= 3x ws, broadcast >= 5x ws, idle memory <= 1/2 of ws.
     {
       name: 'ws echo 32B',
+      target: 3,
       ...echo(ECHO_SMALL),
       rows: await rowsFor('ws echo 32B', (impl) => measureWsLoad(ctx, { impl, bin: gen.bin, server: serverSpec(impl, 'echo'), genArgs: echoArgs(ECHO_SMALL) })),
     },
     {
       name: 'ws echo 64KiB',
+      target: 3,
       ...echo(ECHO_LARGE),
       rows: await rowsFor('ws echo 64KiB', (impl) => measureWsLoad(ctx, { impl, bin: gen.bin, server: serverSpec(impl, 'echo'), genArgs: echoArgs(ECHO_LARGE) })),
     },
     {
       name: `ws broadcast ${BROADCAST.clients} clients`,
+      target: 5,
       unit: 'msgs/s',
       opUnit: 'msg',
       ...base,
@@ -249,6 +253,7 @@ export async function run(ctx) {
       opUnit: 'conn',
       baseline: 'ws',
       better: 'lower',
+      target: 2,
       params: { connections: IDLE_CONNS, handshakesInFlight: 256, generator: GENERATOR },
       rows: await rowsFor('ws idle connections', (impl) => measureWsIdle(ctx, { impl, bin: gen.bin, server: serverSpec(impl, 'idle'), count: IDLE_CONNS })),
     },
