@@ -311,14 +311,22 @@ impl WsConn {
         if q.staged.is_empty() {
             return;
         }
-        let Some((sock, _)) = q.direct.clone() else { return };
+        if q.direct.is_none() {
+            return;
+        }
         if q.busy || !q.items.is_empty() {
             // The task writes them, first, when it takes its queue.
             drop(q);
             self.wake.notify_one();
             return;
         }
-        let n = sock.try_write_vectored(&[io::IoSlice::new(&q.staged)]).unwrap_or_default();
+        let n = {
+            let Queue { direct, staged, .. } = &mut *q;
+            match direct {
+                Some((sock, _)) => sock.try_write_vectored(&[io::IoSlice::new(staged)]).unwrap_or_default(),
+                None => 0,
+            }
+        };
         let _ = q.staged.split_to(n);
         self.buffered.fetch_sub(n, Ordering::AcqRel);
         if q.staged.is_empty() {

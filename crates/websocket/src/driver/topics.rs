@@ -117,26 +117,26 @@ impl Topics {
 
     /// Queues one message for every subscriber of `topic` except `exclude`.
     pub fn publish(&self, topic: &str, text: bool, payload: &[u8], exclude: Option<u64>) -> Published {
-        // Collect the recipients under the lock, queue outside it.
-        let subs: Vec<Arc<WsConn>> = match self.lock().get(topic) {
-            Some(s) => s.values().filter(|c| Some(c.id()) != exclude).cloned().collect(),
-            None => return Published::default(),
-        };
         let mut plain: Option<Bytes> = None;
         // One compressed frame per window size the subscribers negotiated.
         let mut packed: [Option<Bytes>; 16] = Default::default();
         let mut out = Published::default();
-        for c in subs {
+        // Queued under the registry's lock: queueing only takes each connection's own
+        // lock, which is never held while taking this one.
+        let map = self.lock();
+        let Some(subs) = map.get(topic) else { return out };
+        for c in subs.values() {
+            if Some(c.id()) == exclude {
+                continue;
+            }
             if c.buffered() > self.max_backpressure {
                 out.skipped += 1;
                 continue;
             }
-            let frame = match self.deflate {
-                Some((level, threshold)) if c.deflate_window().is_some() && payload.len() >= threshold => {
-                    let bits = c.deflate_window().unwrap_or(15).clamp(8, 15);
-                    packed[bits as usize]
-                        .get_or_insert_with(|| shared_frame(text, payload, Some((level, bits))))
-                        .clone()
+            let frame = match (self.deflate, c.deflate_window()) {
+                (Some((level, threshold)), Some(bits)) if payload.len() >= threshold => {
+                    let bits = bits.clamp(8, 15);
+                    packed[bits as usize].get_or_insert_with(|| shared_frame(text, payload, Some((level, bits)))).clone()
                 }
                 _ => plain.get_or_insert_with(|| shared_frame(text, payload, None)).clone(),
             };
