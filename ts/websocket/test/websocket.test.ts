@@ -269,6 +269,7 @@ describe('server', () => {
     const conn = once(wss, 'connection')
     const c = await wsClient(url)
     const [sws] = (await conn) as [WebSocket]
+    const got = nextMessage(c)
     sws.send(Buffer.alloc(100 * 1024))
     expect(sws.bufferedAmount).toBeGreaterThanOrEqual(64 * 1024)
     const drained = once(sws, 'drain')
@@ -276,7 +277,7 @@ describe('server', () => {
       throw new Error(`${e.message}; bufferedAmount ${sws.bufferedAmount}, state ${sws.readyState}`)
     })
     expect(sws.bufferedAmount).toBe(0)
-    const [m] = await nextMessage(c)
+    const [m] = await got
     expect(m.length).toBe(100 * 1024)
   })
 
