@@ -28,4 +28,4 @@ pub use flow::{Credit, ReadFlow};
 pub use scratch::read_with_scratch;
 pub use settings::StreamSettings;
 pub use stream::{ConnectOptions, ListenOptions, StreamEvents, StreamOps, StreamOptions, StreamStats};
-pub use transport::Transport;
+pub use transport::{linger, Transport};

@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::io;
+use std::time::Duration;
 
 use crate::tcp::Sock;
 use crate::SocketAddress;
@@ -79,5 +80,41 @@ impl Transport for Sock {
     }
     fn abort(&self) {
         let _ = self.sock_ref().set_linger(Some(std::time::Duration::ZERO));
+    }
+}
+
+/// Closes a connection gracefully: flushes what the transport still holds, shuts the
+/// write side down, then reads and discards input until the peer's EOF or `max` has
+/// passed. Closing with unread input would make the kernel send a reset, which can
+/// destroy our last response before the peer reads it.
+pub async fn linger<T: Transport>(io: &T, max: Duration) {
+    while io.has_pending_output() {
+        match io.flush() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if io.writable().await.is_err() {
+                    return;
+                }
+            }
+            Err(_) => return,
+            Ok(()) => break,
+        }
+    }
+    let _ = io.shutdown_write();
+    let deadline = tokio::time::Instant::now() + max;
+    loop {
+        tokio::select! {
+            r = io.readable() => {
+                if r.is_err() {
+                    return;
+                }
+                match io.read_chunk(16 * 1024) {
+                    Ok(v) if v.is_empty() => return,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => return,
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => return,
+        }
     }
 }

@@ -196,7 +196,7 @@ pub(crate) async fn serve<T: Transport>(
             let head = d.buf.split().freeze();
             return Some(Handoff { io: sock, head, info });
         }
-        Exit::Graceful => linger(&sock).await,
+        Exit::Graceful => iocrate_net::linger(&sock, LINGER).await,
         Exit::Destroy => {}
         Exit::Reset => sock.abort(),
     }
@@ -614,40 +614,6 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
-    }
-}
-
-/// Shuts down the write side and reads until EOF (or [`LINGER`]), so the peer gets our
-/// last response rather than a reset caused by unread input.
-async fn linger<T: Transport>(sock: &T) {
-    while sock.has_pending_output() {
-        match sock.flush() {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                if sock.writable().await.is_err() {
-                    return;
-                }
-            }
-            Err(_) => return,
-            Ok(()) => break,
-        }
-    }
-    let _ = sock.shutdown_write();
-    let deadline = Instant::now() + LINGER;
-    loop {
-        tokio::select! {
-            r = sock.readable() => {
-                if r.is_err() {
-                    return;
-                }
-                match sock.read_chunk(READ_SIZE) {
-                    Ok(v) if v.is_empty() => return,
-                    Ok(_) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(_) => return,
-                }
-            }
-            _ = tokio::time::sleep_until(deadline) => return,
-        }
     }
 }
 

@@ -871,7 +871,7 @@ impl<T: Transport> Task<'_, T> {
         if let Some(code) = self.failed {
             if !pending {
                 // Boxed: a linger future inline would make every idle connection's task bigger.
-                Box::pin(self.linger()).await;
+                Box::pin(iocrate_net::linger(self.io, LINGER)).await;
                 return Some(Ending { code, reason: Bytes::new(), clean: false });
             }
             return None;
@@ -884,7 +884,7 @@ impl<T: Transport> Task<'_, T> {
             // waits for it (reading until EOF) unless the close timeout runs out.
             if self.role == Role::Server || self.eof {
                 if self.role == Role::Server {
-                    Box::pin(self.linger()).await;
+                    Box::pin(iocrate_net::linger(self.io, LINGER)).await;
                 }
                 return Some(Ending { code, reason, clean: true });
             }
@@ -951,30 +951,6 @@ impl<T: Transport> Task<'_, T> {
             self.events.on_error(WsError::new(code, message));
         }
         Ending { code: self.failed.unwrap_or(status::ABNORMAL), reason: Bytes::new(), clean: false }
-    }
-
-    /// Flushes, shuts the write side and drains input briefly, so the peer reads our last
-    /// frame rather than a reset.
-    async fn linger(&mut self) {
-        let io = self.io;
-        let _ = io.shutdown_write();
-        let deadline = Instant::now() + LINGER;
-        loop {
-            tokio::select! {
-                r = io.readable() => {
-                    if r.is_err() {
-                        return;
-                    }
-                    match io.read_chunk(READ_SIZE) {
-                        Ok(v) if v.is_empty() => return,
-                        Ok(_) => {}
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                        Err(_) => return,
-                    }
-                }
-                _ = tokio::time::sleep_until(deadline) => return,
-            }
-        }
     }
 }
 

@@ -189,22 +189,8 @@ pub fn refusal(status: u16, reason: &str) -> Vec<u8> {
 /// Writes `bytes` and closes the transport gracefully (a refusal).
 pub async fn write_and_close<T: Transport>(io: T, bytes: &[u8]) {
     let _ = tokio::time::timeout(Duration::from_secs(5), write_all(&io, bytes)).await;
-    let _ = io.shutdown_write();
     // Give the peer a moment to read the answer before the socket goes.
-    let _ = tokio::time::timeout(Duration::from_millis(500), async {
-        loop {
-            if io.readable().await.is_err() {
-                return;
-            }
-            match io.read_chunk(16 * 1024) {
-                Ok(v) if v.is_empty() => return,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(_) => return,
-            }
-        }
-    })
-    .await;
+    iocrate_net::linger(&io, Duration::from_millis(500)).await;
 }
 
 /// Writes all of `bytes` (and flushes a TLS transport).
