@@ -60,7 +60,8 @@ export async function measureLoad(ctx, { impl, server, client, opScale = 1 }) {
 /**
  * RSS per idle socket: the server (fd limit raised, --expose-gc) accepts `count` connections from the
  * generator. rate = (VmRSS after − VmRSS before) / connections, in bytes; both samples after a full GC.
- * cpuPerOpUs = server CPU spent while accepting, per connection.
+ * cpuPerOpUs = server CPU spent while accepting, per connection. The generator is a node script
+ * (`client.script`) or a native binary (`client.bin`); `client.args(info)` gives its arguments.
  */
 export async function measureIdle(ctx, { impl, server, client, count }) {
   let srv, gen;
@@ -72,7 +73,9 @@ export async function measureIdle(ctx, { impl, server, client, count }) {
     await sleep(300);
     const rss0 = srv.rssBytes();
     const cpu0 = srv.cpuNs();
-    gen = track(new Child(script(client.script), client.args(info), { cpu: ctx.clientCpu, nofile, name: 'idle generator' }));
+    gen = client.bin
+      ? track(new Child(client.bin, client.args(info), { cpu: ctx.clientCpu, nofile, exec: true, name: 'idle generator' }))
+      : track(new Child(script(client.script), client.args(info), { cpu: ctx.clientCpu, nofile, name: 'idle generator' }));
     const ready = await gen.ready(120000);
     // Wait (bounded) until the server has accepted what the generator connected.
     let conns = 0;
@@ -85,7 +88,8 @@ export async function measureIdle(ctx, { impl, server, client, count }) {
     await srv.request({ cmd: 'gc' });
     await sleep(500);
     const rss1 = srv.rssBytes();
-    if (conns < count * 0.9) throw new Error(`only ${conns}/${count} connections (generator errors: ${ready.errors}; fd limit?)`);
+    if (conns < count * 0.9)
+      throw new Error(`only ${conns}/${count} connections (generator errors: ${ready.errors}${ready.lastError ? `, ${ready.lastError}` : ''}; fd limit?)`);
     return {
       impl,
       rate: round((rss1 - rss0) / conns, 0),

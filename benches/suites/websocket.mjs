@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_ROOT, Child, Unavailable, sleep, track } from '../lib/proc.mjs';
+import { measureIdle } from '../lib/measure.mjs';
 import { round } from '../lib/report.mjs';
 
 export const IMPLS = ['ws', 'iocrate'];
@@ -141,51 +142,6 @@ export async function measureWsLoad(ctx, { impl, server, genArgs, bin }) {
   }
 }
 
-/**
- * RSS per idle WebSocket connection: the server (fd limit raised, --expose-gc) accepts `count` WebSocket
- * connections from wsload (256 handshakes in flight). rate = (VmRSS after − VmRSS before) / connections, in
- * bytes, both after a forced GC and a pause; cpuPerOpUs = server CPU per connection (accept + upgrade).
- */
-export async function measureWsIdle(ctx, { impl, server, count, bin }) {
-  let srv, gen;
-  const nofile = 65536;
-  try {
-    srv = track(new Child(script(server.script), server.args, { cpu: ctx.serverCpu, nofile, nodeArgs: ['--expose-gc'], name: `${impl} server` }));
-    const info = await srv.ready();
-    await srv.request({ cmd: 'gc' });
-    await sleep(300);
-    const rss0 = srv.rssBytes();
-    const cpu0 = srv.cpuNs();
-    gen = track(new Child(bin, [`--port=${info.port}`, '--mode=idle', `--conns=${count}`], { cpu: ctx.clientCpu, nofile, exec: true, name: 'wsload idle' }));
-    const ready = await gen.ready(120000);
-    // Wait (bounded) until the server has seen every connection the generator opened.
-    let conns = 0;
-    for (let i = 0; i < 100; i++) {
-      ({ conns } = await srv.request({ cmd: 'stats' }));
-      if (conns >= ready.connected) break;
-      await sleep(100);
-    }
-    const cpu1 = srv.cpuNs();
-    await srv.request({ cmd: 'gc' });
-    await sleep(500);
-    const rss1 = srv.rssBytes();
-    if (conns < count * 0.9)
-      throw new Error(`only ${conns}/${count} connections (generator errors: ${ready.errors}${ready.lastError ? `, ${ready.lastError}` : ''}; fd limit?)`);
-    return {
-      impl,
-      rate: round((rss1 - rss0) / conns, 0),
-      cpuPerOpUs: round((cpu1 - cpu0) / conns / 1000, 3),
-      rssMB: round(rss1 / MiB, 1),
-      ratio: null,
-      connections: conns,
-    };
-  } catch (err) {
-    return errorRow(impl, err);
-  } finally {
-    await stopAll(gen, srv);
-  }
-}
-
 async function each(ctx, label, fn) {
   const rows = [];
   for (const impl of IMPLS) {
@@ -255,7 +211,15 @@ export async function run(ctx) {
       better: 'lower',
       target: 2,
       params: { connections: IDLE_CONNS, handshakesInFlight: 256, generator: GENERATOR },
-      rows: await rowsFor('ws idle connections', (impl) => measureWsIdle(ctx, { impl, bin: gen.bin, server: serverSpec(impl, 'idle'), count: IDLE_CONNS })),
+      // RSS per idle WebSocket connection, both samples after a forced GC; wsload opens them (256 handshakes in flight).
+      rows: await rowsFor('ws idle connections', (impl) =>
+        measureIdle(ctx, {
+          impl,
+          server: serverSpec(impl, 'idle'),
+          client: { bin: gen.bin, args: ({ port }) => [`--port=${port}`, '--mode=idle', `--conns=${IDLE_CONNS}`] },
+          count: IDLE_CONNS,
+        }),
+      ),
     },
   ];
 }
