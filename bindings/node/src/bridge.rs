@@ -57,6 +57,7 @@ pub(crate) mod kind {
     pub(crate) const WS_PONG: u32 = 29;
     pub(crate) const WS_CLOSE: u32 = 30;
     pub(crate) const WS_UPGRADE: u32 = 31;
+    pub(crate) const SHUTDOWN: u32 = 32;
 }
 
 /// Names and numbers of the event kinds.
@@ -93,6 +94,7 @@ pub fn event_kinds() -> std::collections::HashMap<String, u32> {
         ("WS_PONG", WS_PONG),
         ("WS_CLOSE", WS_CLOSE),
         ("WS_UPGRADE", WS_UPGRADE),
+        ("SHUTDOWN", SHUTDOWN),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -450,5 +452,8 @@ impl iocrate_net::StreamEvents for Sink {
     }
     fn on_forward_ready(&self) {
         self.push(kind::FORWARD_READY, Payload::None);
+    }
+    fn on_shutdown(&self) {
+        self.push(kind::SHUTDOWN, Payload::None);
     }
 }

@@ -29,6 +29,9 @@ pub trait StreamEvents: Send + Sync + 'static {
     /// Native forwarding was requested and reading has stopped: every chunk read before
     /// has been reported. The owner calls `start_forward` once it has passed those on.
     fn on_forward_ready(&self) {}
+    /// After `end()`: everything queued was written and the write side is shut (FIN
+    /// sent; for TLS after `close_notify`). Not called when the stream closes first.
+    fn on_shutdown(&self) {}
 }
 
 /// Byte counters of a stream.

@@ -508,6 +508,7 @@ impl TlsConn {
                             return self.finish(Some(NetError::io("shutdown", &e)));
                         }
                     }
+                    self.events.on_shutdown();
                 }
                 if (st.shut || (st.ending && !st.handshake_done)) && read_done {
                     drop(st);

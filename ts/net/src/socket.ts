@@ -68,6 +68,8 @@ export class Socket extends Duplex {
   [kHandle]: NativeStream | undefined
   #ref = new HandleRef()
   #pendingWrite: ((err?: Error | null) => void) | undefined
+  /** `_final`'s callback, held until the native side has flushed and shut the write side. */
+  #pendingFinal: ((err?: Error | null) => void) | undefined
   #nativePaused = false
   #nativeClosed = false
   #bytesRead = 0
@@ -156,6 +158,12 @@ export class Socket extends Duplex {
       case Kind.FORWARD_READY:
         this.#startForwardWhenFlushed()
         break
+      case Kind.SHUTDOWN: {
+        const cb = this.#pendingFinal
+        this.#pendingFinal = undefined
+        cb?.()
+        break
+      }
       default:
         this._onOtherEvent(kind, payload)
     }
@@ -245,6 +253,11 @@ export class Socket extends Duplex {
     const cb = this.#pendingWrite
     this.#pendingWrite = undefined
     cb?.(new IocrateError('ERR_SOCKET_CLOSED', 'The socket is closed'))
+    // Closed before the shutdown was reported (the peer reset, or both sides ended at
+    // once): the write side is done either way.
+    const fin = this.#pendingFinal
+    this.#pendingFinal = undefined
+    if (fin && !this.destroyed) fin()
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -268,9 +281,13 @@ export class Socket extends Duplex {
     else cb()
   }
 
+  // As in node:net, 'finish' waits until the queued bytes are written and the FIN is
+  // sent: finishing earlier would let autoDestroy (after 'end') drop what is still queued.
   override _final(cb: (err?: Error | null) => void): void {
-    this[kHandle]?.end()
-    cb()
+    const h = this[kHandle]
+    if (!h || this.#nativeClosed) return cb()
+    this.#pendingFinal = cb
+    h.end()
   }
 
   override _read(): void {

@@ -76,8 +76,12 @@ describe('native pipe between iocrate sockets', () => {
       s.pause()
       setTimeout(() => s.pipe(s), 100)
     })
-    const r = await roundTrip(port, 4 << 20)
-    expect(r).toEqual({ got: 4 << 20, same: true })
+    // Repeated: the end of the stream races the last forwarded bytes still queued in
+    // Rust ('finish', then autoDestroy, once dropped them about one run in ten).
+    for (let i = 0; i < 6; i++) {
+      const r = await roundTrip(port, 4 << 20)
+      expect(r).toEqual({ got: 4 << 20, same: true })
+    }
   })
 
   it('applies the destination backpressure (slow reader) without losing bytes', async () => {

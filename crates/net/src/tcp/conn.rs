@@ -453,6 +453,7 @@ impl TcpConn {
                             return self.finish(Some(NetError::io("shutdown", &e)));
                         }
                     }
+                    self.events.on_shutdown();
                 }
                 if w.shut && read_done {
                     drop(w);
