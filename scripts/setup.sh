@@ -16,6 +16,10 @@ command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
 # python3-websockets: the WebSocket interop tests run python's `websockets` both ways.
 { python3 -c 'import websockets' || /usr/bin/python3 -c 'import websockets'; } >/dev/null 2>&1 || need_apt+=(python3-websockets)
+# Redis 7 (standalone, cluster and sentinel): scripts/services.sh starts them for the tests.
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+command -v redis-sentinel >/dev/null 2>&1 || need_apt+=(redis-sentinel)
+{ command -v redis-cli && command -v redis-benchmark; } >/dev/null 2>&1 || need_apt+=(redis-tools)
 for pkg in ${IOCRATE_EXTRA_APT:-}; do need_apt+=("$pkg"); done
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -521,6 +521,16 @@ export interface RawListenOptions {
   stream?: RawStreamOptions
 }
 
+/** Parser limits from JS; absent fields keep the codec's defaults. */
+export interface RawRespLimits {
+  /** Largest bulk string in bytes. */
+  maxBulk?: number
+  /** Most elements in one aggregate. */
+  maxElements?: number
+  /** Deepest nesting. */
+  maxDepth?: number
+}
+
 /** A static response answered in Rust, without entering JS. */
 export interface RawRoute {
   /** Method to match exactly (`GET`). */
@@ -696,6 +706,16 @@ export interface RawWsSettings {
   /** Publishes skip a subscriber with more than this many bytes waiting. */
   maxBackpressure?: number
 }
+
+/**
+ * Connects over TCP or a Unix socket (`path`). Events: CONNECT, then REDIS_REPLY with a
+ * tape Buffer per read; a malformed reply reports ERROR (`ERR_REDIS_PROTOCOL` /
+ * `ERR_REDIS_LIMIT`) after the replies before it, and the stream is dropped.
+ */
+export declare function redisConnect(bridge: Bridge, options: RawConnectOptions, limits?: RawRespLimits | undefined | null): StreamHandle
+
+/** [`redis_connect`] over TLS (CONNECT after the handshake). */
+export declare function redisConnectTls(bridge: Bridge, options: RawTlsConnectOptions, limits?: RawRespLimits | undefined | null): StreamHandle | ErrorInfo
 
 /** The runtime's settings and state. */
 export declare function runtimeInfo(): RuntimeInfo

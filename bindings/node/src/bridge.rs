@@ -58,6 +58,7 @@ pub(crate) mod kind {
     pub(crate) const WS_CLOSE: u32 = 30;
     pub(crate) const WS_UPGRADE: u32 = 31;
     pub(crate) const SHUTDOWN: u32 = 32;
+    pub(crate) const REDIS_REPLY: u32 = 33;
 }
 
 /// Names and numbers of the event kinds.
@@ -95,6 +96,7 @@ pub fn event_kinds() -> std::collections::HashMap<String, u32> {
         ("WS_CLOSE", WS_CLOSE),
         ("WS_UPGRADE", WS_UPGRADE),
         ("SHUTDOWN", SHUTDOWN),
+        ("REDIS_REPLY", REDIS_REPLY),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -11,6 +11,7 @@ mod error;
 mod http;
 mod http_client;
 mod net;
+mod redis;
 mod runtime;
 mod stream;
 mod tls;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use iocrate_net::tcp::{AcceptedSocket, ServerEvents};
-use iocrate_net::{ConnectOptions, ListenOptions, NetError, StreamOptions};
+use iocrate_net::{ConnectOptions, ListenOptions, NetError, StreamEvents, StreamOptions};
 use iocrate_tls::config::{client_config, server_config};
 use iocrate_tls::{CertInfo, ClientOptions, KeyPair, ServerOptions, TlsConn, TlsInfo, TlsVersion};
 use napi::bindgen_prelude::*;
@@ -261,7 +261,17 @@ fn client_options(o: &mut RawTlsConnectOptions) -> std::result::Result<ClientOpt
 /// Starts a TLS connection. Events: CONNECT once the handshake is done, or ERROR then
 /// CLOSE. Bad options come back at once as an error description.
 #[napi]
-pub fn tls_connect(bridge: &Bridge, mut options: RawTlsConnectOptions) -> Either<StreamHandle, ErrorInfo> {
+pub fn tls_connect(bridge: &Bridge, options: RawTlsConnectOptions) -> Either<StreamHandle, ErrorInfo> {
+    tls_connect_with(bridge, options, |sink| Arc::new(sink))
+}
+
+/// [`tls_connect`] with the stream's events reported by what `events` builds around the sink
+/// (a protocol decoder, for the database drivers).
+pub(crate) fn tls_connect_with(
+    bridge: &Bridge,
+    mut options: RawTlsConnectOptions,
+    events: impl FnOnce(Sink) -> Arc<dyn StreamEvents>,
+) -> Either<StreamHandle, ErrorInfo> {
     let opts = match client_options(&mut options) {
         Ok(o) => o,
         Err(e) => return Either::B(e.into()),
@@ -279,7 +289,7 @@ pub fn tls_connect(bridge: &Bridge, mut options: RawTlsConnectOptions) -> Either
     }
     let sink = Sink::new(&bridge.inner);
     let id = sink.id;
-    let conn = TlsConn::connect(tcp, setup, &name, hs, Arc::new(sink));
+    let conn = TlsConn::connect(tcp, setup, &name, hs, events(sink));
     bridge.inner.track(&conn);
     Either::A(StreamHandle::new(Conn::Tls(conn), id))
 }

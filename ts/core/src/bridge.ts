@@ -8,7 +8,7 @@ export interface EventTarget {
 
 /** Event kind numbers shared with the addon. @internal */
 export const Kind = native.eventKinds() as Readonly<Record<
-  'CONNECT' | 'DATA' | 'END' | 'DRAIN' | 'TIMEOUT' | 'ERROR' | 'CLOSE' | 'CONNECTION' | 'DROP' | 'SERVER_CLOSE' | 'MESSAGE' | 'WARNING' | 'BENCH' | 'FORWARD_READY' | 'HTTP_REQUEST' | 'HTTP_BODY' | 'HTTP_BODY_END' | 'HTTP_ABORT' | 'HTTP_DRAIN' | 'HTTP_RESPONSE' | 'HTTP_CLIENT_ERROR' | 'HTTP_UPGRADE' | 'WS_OPEN' | 'WS_TEXT' | 'WS_BINARY' | 'WS_PING' | 'WS_PONG' | 'WS_CLOSE' | 'WS_UPGRADE' | 'SHUTDOWN',
+  'CONNECT' | 'DATA' | 'END' | 'DRAIN' | 'TIMEOUT' | 'ERROR' | 'CLOSE' | 'CONNECTION' | 'DROP' | 'SERVER_CLOSE' | 'MESSAGE' | 'WARNING' | 'BENCH' | 'FORWARD_READY' | 'HTTP_REQUEST' | 'HTTP_BODY' | 'HTTP_BODY_END' | 'HTTP_ABORT' | 'HTTP_DRAIN' | 'HTTP_RESPONSE' | 'HTTP_CLIENT_ERROR' | 'HTTP_UPGRADE' | 'WS_OPEN' | 'WS_TEXT' | 'WS_BINARY' | 'WS_PING' | 'WS_PONG' | 'WS_CLOSE' | 'WS_UPGRADE' | 'SHUTDOWN' | 'REDIS_REPLY',
   number
 >>
 
