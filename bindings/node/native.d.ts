@@ -105,6 +105,26 @@ export declare class HttpServerHandle {
 }
 
 /**
+ * The RESP decoder on the JS thread, for connections whose I/O runs in Node's own
+ * event loop (`transport: 'node'`): `feed()` takes what one read returned and gives the
+ * tape of every reply it completed, or `null` while a reply is incomplete. One call per
+ * read, not per reply.
+ */
+export declare class RespDecoder {
+  /** A decoder with the given limits. */
+  constructor(limits?: RawRespLimits | undefined | null)
+  /** After `feed()` reported an error: the tape of the replies completed before it. */
+  takeCompleted(): Buffer | null
+  /**
+   * Feeds one read. Returns the tape of the replies it completed (`null` if none), or
+   * an error description (`ERR_REDIS_PROTOCOL` / `ERR_REDIS_LIMIT`) after which the
+   * decoder only repeats it. `completed` replies before the bad bytes come first: call
+   * `takeCompleted()` after an error to get them.
+   */
+  feed(data: Buffer): Buffer | undefined | null | ErrorInfo
+}
+
+/**
  * A listening server (TCP, Unix or TLS). Events: CONNECTION (payload: a
  * `StreamHandle`; for TLS the handshake is still running), DROP, ERROR, SERVER_CLOSE.
  */

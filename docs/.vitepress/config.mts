@@ -10,6 +10,7 @@ function guideSidebar(prefix: string, zh: boolean): DefaultTheme.SidebarItem[] {
       items: [
         { text: zh ? '快速上手' : 'Getting started', link: `${prefix}/guide/getting-started` },
         { text: zh ? '架构' : 'Architecture', link: `${prefix}/guide/architecture` },
+        { text: zh ? '测试服务' : 'Test services', link: `${prefix}/guide/services` },
       ],
     },
     {
@@ -22,6 +23,7 @@ function guideSidebar(prefix: string, zh: boolean): DefaultTheme.SidebarItem[] {
         { text: '@iocrate/https', link: `${prefix}/modules/https` },
         { text: zh ? 'HTTP 安全' : 'HTTP security', link: `${prefix}/modules/http-security` },
         { text: '@iocrate/websocket', link: `${prefix}/modules/websocket` },
+        { text: '@iocrate/redis', link: `${prefix}/modules/redis` },
       ],
     },
     {

@@ -149,3 +149,51 @@ pub fn redis_connect_tls(
     }
     r
 }
+
+/// The RESP decoder on the JS thread, for connections whose I/O runs in Node's own
+/// event loop (`transport: 'node'`): `feed()` takes what one read returned and gives the
+/// tape of every reply it completed, or `null` while a reply is incomplete. One call per
+/// read, not per reply.
+#[napi]
+pub struct RespDecoder {
+    decoder: Decoder,
+    failed: Option<ErrorInfo>,
+    completed: Option<Vec<u8>>,
+}
+
+#[napi]
+impl RespDecoder {
+    /// A decoder with the given limits.
+    #[napi(constructor)]
+    pub fn new(limits_: Option<RawRespLimits>) -> Self {
+        RespDecoder { decoder: Decoder::new(limits(limits_)), failed: None, completed: None }
+    }
+
+    /// After `feed()` reported an error: the tape of the replies completed before it.
+    #[napi]
+    pub fn take_completed(&mut self) -> Option<napi::bindgen_prelude::Buffer> {
+        self.completed.take().map(Into::into)
+    }
+
+    /// Feeds one read. Returns the tape of the replies it completed (`null` if none), or
+    /// an error description (`ERR_REDIS_PROTOCOL` / `ERR_REDIS_LIMIT`) after which the
+    /// decoder only repeats it. `completed` replies before the bad bytes come first: call
+    /// `takeCompleted()` after an error to get them.
+    #[napi]
+    pub fn feed(&mut self, data: napi::bindgen_prelude::BufferSlice) -> Either<Option<napi::bindgen_prelude::Buffer>, ErrorInfo> {
+        if let Some(e) = &self.failed {
+            return Either::B(e.clone());
+        }
+        let mut tape = Vec::with_capacity(data.len() + data.len() / 2 + 16);
+        match self.decoder.feed(&data, &mut tape) {
+            Ok(0) => Either::A(None),
+            Ok(_) => Either::A(Some(tape.into())),
+            Err(e) => {
+                let info = ErrorInfo::new(e.code(), e.to_string());
+                self.failed = Some(info.clone());
+                self.completed = if tape.is_empty() { None } else { Some(tape) };
+                Either::B(info)
+            }
+        }
+    }
+}

@@ -24,6 +24,7 @@ export function connectionOptions(o: ResolvedOptions, endpoint: Endpoint, extra:
     keepAlive: o.keepAlive,
     noDelay: o.noDelay,
     maxBulk: o.maxBulk,
+    transport: o.transport,
     ...extra,
   }
 }
@@ -72,6 +73,7 @@ export class RedisClient extends RedisCommands {
   #waiters: Array<(c: RedisConnection | Error) => void> = []
   #reconnectTimer: NodeJS.Timeout | undefined
   #sentinelWatch: SentinelWatch | undefined
+  #switchedTo: { to: Endpoint; until: number } | undefined
   #readonlyRetried = new WeakSet<Command>()
 
   constructor(options?: RedisClientOptions | string) {
@@ -124,13 +126,24 @@ export class RedisClient extends RedisCommands {
 
   async #open(endpointOverride?: Endpoint, extra: Partial<ConnectionOptions> = {}): Promise<RedisConnection> {
     const o = this._options
-    const endpoint = endpointOverride ?? (o.sentinels !== undefined ? await resolveSentinelMaster(o) : o.endpoint)
-    const c = await RedisConnection.open(connectionOptions(o, endpoint, { ref: this.#ref, ...extra }))
+    // Just after +switch-master, the other sentinels may still name the old master (which
+    // says it is one until a sentinel demotes it): go to the announced one for a while.
+    const sw = this.#switchedTo
+    const hint = endpointOverride === undefined && sw !== undefined && sw.until > Date.now() ? sw.to : undefined
+    const endpoint = endpointOverride ?? hint ?? (o.sentinels !== undefined ? await resolveSentinelMaster(o) : o.endpoint)
+    let c: RedisConnection
+    try {
+      c = await RedisConnection.open(connectionOptions(o, endpoint, { ref: this.#ref, ...extra }))
+    } catch (err) {
+      if (hint !== undefined) this.#switchedTo = undefined
+      throw err
+    }
     if (o.sentinels !== undefined && !extra.subscriber) {
       // The sentinels may lag behind a failover: talk to a master only.
       const role = (await c.call(['ROLE'])) as RedisReply[]
       const r = role[0]
       if ((Buffer.isBuffer(r) ? r.toString() : r) !== 'master') {
+        if (hint !== undefined) this.#switchedTo = undefined
         c.destroy()
         throw new RedisError(RedisErrorCodes.SENTINEL, `the sentinels named ${endpoint.host}:${endpoint.port} as master of '${o.sentinelName}', but it is a replica`)
       }
@@ -202,10 +215,12 @@ export class RedisClient extends RedisCommands {
    * the sentinels. @internal
    */
   _failover(to?: Endpoint): void {
+    if (to !== undefined) this.#switchedTo = { to, until: Date.now() + 10_000 }
     const c = this.#conn
     const e = c?.options.endpoint
     if (c !== undefined && !c.closed && !(to !== undefined && e?.host === to.host && e?.port === to.port)) {
-      c.destroy(new RedisError(RedisErrorCodes.CONNECTION_LOST, 'the sentinels reported a failover of the master'))
+      const why = to !== undefined ? 'the sentinels reported a failover of the master' : 'the master was demoted to a replica (READONLY)'
+      c.destroy(new RedisError(RedisErrorCodes.CONNECTION_LOST, why))
     }
     for (const i of this.#idle.splice(0)) i.destroy()
   }

@@ -1,7 +1,7 @@
-import { HandleRef, Kind, errorFromInfo, getBridge, isErrorInfo, native, register, unregister, type ErrorInfo } from '@iocrate/core'
 import { Command, Encoder, type RedisArg } from './command.js'
 import { RedisError, RedisErrorCodes, ReplyError } from './errors.js'
 import { TapeReader, type RedisReply } from './tape.js'
+import { NativeTransport, NodeTransport, type Transport, type TransportSink } from './transport.js'
 
 /** Where a server listens: TCP host and port, or a Unix socket path. */
 export interface Endpoint {
@@ -42,58 +42,19 @@ export interface ConnectionOptions {
   subscriber?: boolean
   /** Keeps the process alive while open (default true). */
   ref?: boolean
-}
-
-/** The native stream the addon returns (see bindings/node/src/stream.rs). @internal */
-interface NativeRedisStream {
-  readonly id: number
-  write(data: Buffer): number | ErrorInfo
-  writev(chunks: Buffer[]): number | ErrorInfo
-  end(): void
-  destroy(): void
-  setKeepAlive(enable: boolean, initialDelayMs?: number | null): ErrorInfo | null | undefined | void
+  /** Who does the socket I/O (see transport.ts); default `'node'`. */
+  transport?: 'node' | 'native' | undefined
 }
 
 const SUB_KINDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe'])
 const MSG_KINDS = new Set(['message', 'pmessage', 'smessage'])
-
-function pem(v: string | Buffer): Buffer {
-  return typeof v === 'string' ? Buffer.from(v) : v
-}
-
-function openNative(o: ConnectionOptions): NativeRedisStream {
-  const bridge = getBridge()
-  const tcp = {
-    ...(o.endpoint.path !== undefined ? { path: o.endpoint.path } : { host: o.endpoint.host ?? '127.0.0.1', port: o.endpoint.port ?? 6379 }),
-    connectTimeoutMs: o.connectTimeout,
-    stream: { noDelay: o.noDelay, keepAliveMs: o.keepAlive },
-  }
-  const limits = o.maxBulk !== undefined ? { maxBulk: o.maxBulk } : undefined
-  if (o.tls === undefined) return native.redisConnect(bridge, tcp, limits) as NativeRedisStream
-  const t = o.tls
-  const ca = t.ca === undefined ? undefined : (Array.isArray(t.ca) ? t.ca : [t.ca]).map(pem)
-  const r = native.redisConnectTls(
-    bridge,
-    {
-      tcp,
-      ...(ca ? { ca } : {}),
-      ...(t.cert !== undefined ? { cert: pem(t.cert) } : {}),
-      ...(t.key !== undefined ? { key: pem(t.key) } : {}),
-      ...(t.servername !== undefined ? { servername: t.servername } : {}),
-      dangerouslyDisableCertificateVerification: t.rejectUnauthorized === false,
-    },
-    limits,
-  )
-  if (isErrorInfo(r)) throw errorFromInfo(r)
-  return r as NativeRedisStream
-}
 
 /**
  * One connection to one server: commands are written in order (everything issued in
  * the same tick in one write) and answered in order from the replies the addon decodes.
  * @internal
  */
-export class RedisConnection {
+export class RedisConnection implements TransportSink {
   readonly options: ConnectionOptions
   /** The protocol the handshake settled on. */
   resp: 2 | 3 = 2
@@ -102,8 +63,7 @@ export class RedisConnection {
   onPush: ((msg: RedisReply[]) => void) | undefined
   /** The connection is gone; `err` when it was not closed on purpose. */
   onClose: ((err: Error | undefined) => void) | undefined
-  #h: NativeRedisStream
-  #ref = new HandleRef()
+  #t: Transport
   #queue: Command[] = []
   #head = 0
   #enc = new Encoder()
@@ -116,10 +76,8 @@ export class RedisConnection {
 
   private constructor(o: ConnectionOptions) {
     this.options = o
-    this.#h = openNative(o)
-    register(this.#h.id, this)
-    if (o.ref === false) this.#ref.unref()
-    this.#ref.open()
+    // TLS always runs in the addon (rustls); plain TCP and Unix sockets where asked.
+    this.#t = o.transport !== 'native' && o.tls === undefined ? new NodeTransport(o, this) : new NativeTransport(o, this)
   }
 
   /** Connects and runs the handshake (HELLO or AUTH, SETNAME, SELECT). */
@@ -222,9 +180,8 @@ export class RedisConnection {
   #flush(): void {
     this.#scheduled = false
     if (this.closed || this.#enc.empty) return
-    const bufs = this.#enc.take()
-    const r = bufs.length === 1 ? this.#h.write(bufs[0]!) : this.#h.writev(bufs)
-    if (isErrorInfo(r)) this.destroy(errorFromInfo(r))
+    const err = this.#t.write(this.#enc.take())
+    if (err !== undefined) this.destroy(err)
   }
 
   #armTimer(ms: number): void {
@@ -246,30 +203,25 @@ export class RedisConnection {
   }
 
   /** @internal */
-  onNativeEvent(kind: number, payload: unknown): void {
-    switch (kind) {
-      case Kind.REDIS_REPLY:
-        this.#replies(payload as Buffer)
-        break
-      case Kind.CONNECT: {
-        const w = this.#connected
-        this.#connected = undefined
-        w?.resolve()
-        break
-      }
-      case Kind.ERROR:
-        this.#error ??= toRedisError(errorFromInfo(payload as ErrorInfo))
-        break
-      case Kind.CLOSE:
-        this.#closed()
-        break
-      case Kind.END:
-        // The server closed its side (CLIENT KILL, timeout, shutdown): nothing more will come.
-        this.destroy(new RedisError('ECONNRESET', 'The server closed the connection'))
-        break
-      default:
-        break
-    }
+  tConnect(): void {
+    const w = this.#connected
+    this.#connected = undefined
+    w?.resolve()
+  }
+
+  /** @internal */
+  tTape(tape: Buffer): void {
+    this.#replies(tape)
+  }
+
+  /** @internal */
+  tError(err: Error): void {
+    this.#error ??= err
+  }
+
+  /** @internal */
+  tClose(): void {
+    this.#closed()
   }
 
   #replies(tape: Buffer): void {
@@ -332,8 +284,6 @@ export class RedisConnection {
     if (this.#finalized) return
     this.#finalized = true
     this.closed = true
-    unregister(this.#h.id)
-    this.#ref.close()
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = undefined
     const err = this.#error
@@ -360,12 +310,12 @@ export class RedisConnection {
 
   /** Stops keeping the process alive for this connection. */
   unref(): void {
-    this.#ref.unref()
+    this.#t.unref()
   }
 
   /** Keeps the process alive while open. */
   ref(): void {
-    this.#ref.ref()
+    this.#t.ref()
   }
 
   /** Waits until every sent command is answered, then closes. */
@@ -378,7 +328,7 @@ export class RedisConnection {
         if (done) return
         if (!this.closed && this.pending > 0) return
         done = true
-        if (!this.closed) this.#h.end()
+        if (!this.closed) this.#t.end()
         resolve()
       }
       // Flush what this tick queued first.
@@ -391,7 +341,7 @@ export class RedisConnection {
     if (this.closed) return
     if (err === undefined) this.#intentional = true
     else this.#error ??= err
-    this.#h.destroy()
+    this.#t.destroy()
   }
 }
 
@@ -403,7 +353,3 @@ function authError(e: ReplyError): RedisError {
   return new RedisError(RedisErrorCodes.AUTH, `Redis refused the credentials: ${e.message}`, { cause: e })
 }
 
-function toRedisError(e: Error & { code?: string }): Error {
-  if (e.code === RedisErrorCodes.PROTOCOL || e.code === RedisErrorCodes.LIMIT) return new RedisError(e.code, e.message)
-  return e
-}

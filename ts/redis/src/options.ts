@@ -27,7 +27,11 @@ export interface RedisClientOptions {
   username?: string
   /** Password (`AUTH`, or `HELLO 3 AUTH`). */
   password?: string
-  /** Database to `SELECT` after connecting. Default 0. */
+  /**
+   * Database to `SELECT` after connecting (and after every reconnect). Default 0. There is
+   * no `select()` helper: switching databases on a shared, multiplexed connection would
+   * change it under every other caller; use a client per database.
+   */
   db?: number
   /** `CLIENT SETNAME` on every connection. */
   name?: string
@@ -55,6 +59,14 @@ export interface RedisClientOptions {
   maxBulk?: number
   /** Connections kept for `isolated()` and blocking commands. Default 10. */
   isolationPoolSize?: number
+  /**
+   * Who does the socket I/O. `'node'` (default for TCP and Unix sockets): Node's own
+   * socket on the JS thread, each read decoded by the Rust codec in one call — no thread
+   * hop, so the lowest latency, and the best throughput where cores are few. `'native'`:
+   * the addon's I/O thread reads and decodes, and replies reach JS in batches — it keeps
+   * socket work off a busy JS thread. TLS always uses the addon (rustls).
+   */
+  transport?: 'node' | 'native'
   /** Sentinel: the sentinels to ask for the master of {@link RedisClientOptions.sentinelName}. */
   sentinels?: Endpoint[]
   /** Sentinel: the monitored master's name. */
@@ -82,6 +94,7 @@ export interface ResolvedOptions {
   enableOfflineQueue: boolean
   maxBulk: number | undefined
   isolationPoolSize: number
+  transport: 'node' | 'native'
   sentinels: Endpoint[] | undefined
   sentinelName: string | undefined
   sentinelUsername: string | undefined
@@ -145,6 +158,7 @@ export function resolveOptions(input: RedisClientOptions | string | undefined): 
     enableOfflineQueue: o.enableOfflineQueue ?? true,
     maxBulk: o.maxBulk,
     isolationPoolSize: o.isolationPoolSize ?? 10,
+    transport: o.transport ?? 'node',
     sentinels: o.sentinels,
     sentinelName: o.sentinelName,
     sentinelUsername: o.sentinelUsername,

@@ -7,7 +7,7 @@ type Sender = (cmds: Command[]) => void
 
 /** The command helpers of {@link RedisCommands}, each returning the chain instead of a promise. */
 export type Chained<Self> = {
-  [K in keyof RedisCommands as RedisCommands[K] extends (...a: never[]) => Promise<unknown> ? K : never]: RedisCommands[K] extends (...a: infer A) => Promise<unknown>
+  [K in keyof RedisCommands as RedisCommands[K] extends (...a: never) => Promise<unknown> ? K : never]: RedisCommands[K] extends (...a: infer A) => Promise<unknown>
     ? (...a: A) => Self
     : never
 }
