@@ -41,6 +41,8 @@ export interface RedisClientEvents {
   error: [error: Error]
   /** Closed for good (`close()`, `disconnect()`, or retries exhausted). */
   end: []
+  /** A RESP3 push that is not pub/sub (e.g. client-side caching invalidations after `CLIENT TRACKING ON`). */
+  push: [message: RedisReply[]]
 }
 
 /**
@@ -188,6 +190,7 @@ export class RedisClient extends RedisCommands {
 
   #attach(c: RedisConnection): void {
     this.#conn = c
+    c.onPush = (m) => this.#emit('push', m)
     this.#connecting = undefined
     this.#everReady = true
     c.onClose = (err) => {
@@ -269,7 +272,7 @@ export class RedisClient extends RedisCommands {
 
   /** @internal */
   protected override _blocking<T>(args: RedisArg[], transform?: (r: RedisReply) => T, opts?: CommandOptions): Promise<T> {
-    return this.isolated((c) => c._run(args, transform, opts))
+    return this.isolated((c) => c._run(args, transform, opts, true))
   }
 
   /** Runs any command: `call('SET', 'k', 'v')`. Bulk strings come back as strings. */
@@ -509,8 +512,21 @@ export class IsolatedClient extends RedisCommands {
   }
 
   /** @internal */
-  _run<T>(args: RedisArg[], transform?: (r: RedisReply) => T, opts?: CommandOptions): Promise<T> {
-    return this._cmd(args, transform, opts)
+  _run<T>(args: RedisArg[], transform?: (r: RedisReply) => T, opts?: CommandOptions, blocking = false): Promise<T> {
+    const c = new Command(args, transform as ((r: RedisReply) => unknown) | undefined, opts)
+    c.blocking = blocking
+    this.#c.send(c)
+    return c.promise as Promise<T>
+  }
+
+  /** @internal */
+  protected override _blocking<T>(args: RedisArg[], transform?: (r: RedisReply) => T, opts?: CommandOptions): Promise<T> {
+    return this._run(args, transform, opts, true)
+  }
+
+  /** Like `call`, with bulk strings as Buffers. */
+  callBuffer(...args: [string, ...RedisArg[]]): Promise<RedisReply> {
+    return this._cmd(args, undefined, { buffers: true })
   }
 
   /** @internal */

@@ -22,7 +22,10 @@ export class Command {
   done = false
   /** Written to a connection (a lost connection then means "may have run"). */
   sent = false
+  /** When `commandTimeout` fails it (ms since epoch); 0: never (blocking commands). */
   deadline = 0
+  /** A blocking command: its own block time is its limit, not `commandTimeout`. */
+  blocking = false
   /** Reply errors become values instead of rejections (pipelines, EXEC). */
   errorsAsValues = false
   transform: ((r: RedisReply) => unknown) | undefined

@@ -167,7 +167,7 @@ export class RedisConnection implements TransportSink {
     this.#enc.add(cmd.args)
     cmd.sent = true
     this.#queue.push(cmd)
-    if (this.options.commandTimeout > 0) {
+    if (this.options.commandTimeout > 0 && !cmd.blocking) {
       cmd.deadline = Date.now() + this.options.commandTimeout
       if (this.#timer === undefined) this.#armTimer(this.options.commandTimeout)
     }
@@ -196,7 +196,7 @@ export class RedisConnection implements TransportSink {
     const now = Date.now()
     for (let i = this.#head; i < this.#queue.length; i++) {
       const c = this.#queue[i]!
-      if (c.done) continue
+      if (c.done || c.deadline === 0) continue
       if (c.deadline > now) return this.#armTimer(c.deadline - now)
       c.fail(new RedisError(RedisErrorCodes.TIMEOUT, `${c.name} got no reply within ${this.options.commandTimeout} ms`))
     }

@@ -6,7 +6,7 @@ export const RedisErrorCodes = {
   REPLY: 'ERR_REDIS_REPLY',
   /** The connection was lost after the command was sent: it may or may not have run. */
   CONNECTION_LOST: 'ERR_REDIS_CONNECTION_LOST',
-  /** The client was closed (or `quit()`); the command was not sent. */
+  /** The client was closed (`close()`, `disconnect()`, or retries ran out); the command was not sent. */
   CLOSED: 'ERR_REDIS_CLOSED',
   /** The command got no reply within `commandTimeout`. */
   TIMEOUT: 'ERR_REDIS_TIMEOUT',
@@ -22,8 +22,6 @@ export const RedisErrorCodes = {
   CLUSTER: 'ERR_REDIS_CLUSTER',
   /** Sentinel: no sentinel knows a master of this name, or it is not a master. */
   SENTINEL: 'ERR_REDIS_SENTINEL',
-  /** A `WATCH`ed key changed: `EXEC` was aborted (only from `exec({ throwOnAbort })`). */
-  EXEC_ABORTED: 'ERR_REDIS_EXEC_ABORTED',
   /** The command was aborted through its `AbortSignal`. */
   ABORTED: 'ABORT_ERR',
 } as const
@@ -49,6 +47,8 @@ export class RedisError extends IocrateError {
 export class ReplyError extends RedisError {
   /** The error's first word, as Redis uses it for a kind. */
   readonly prefix: string
+  /** On an `EXECABORT` from a transaction: the server's refusals of the queued commands. */
+  errors?: ReplyError[]
 
   constructor(message: string) {
     super(RedisErrorCodes.REPLY, message)
