@@ -122,7 +122,7 @@ export class Transaction extends Batch {
       async (err: unknown) => {
         if (err instanceof ReplyError && err.prefix === 'EXECABORT') {
           const replies = await queueReplies
-          ;(err as ReplyError & { errors?: ReplyError[] }).errors = replies.filter((x): x is ReplyError => x instanceof ReplyError)
+          err.errors = replies.filter((x): x is ReplyError => x instanceof ReplyError)
         }
         throw err
       },
