@@ -1,7 +1,7 @@
 // The test services (scripts/services.sh) from a test's point of view:
 //
 //   import { services } from '../../../scripts/services.mjs'
-//   const { redis } = services()   // starts them first when they are not running
+//   const { redis, postgres } = services()   // starts them first when they are not running
 //
 // Types: scripts/services.d.mts.
 import { execFileSync } from 'node:child_process'
@@ -20,9 +20,16 @@ const envFile = fileURLToPath(new URL('../.services/env.json', import.meta.url))
  *   bin: { server: string, cli: string, benchmark: string, sentinel: string },
  * }} RedisEnv
  * @typedef {{
+ *   host: string, port: number, url: string, database: string,
+ *   users: { iocrate: string, md5_user: string, postgres: string },
+ *   socketDir: string, tls: { ca: string }, version: string,
+ *   bin: { psql: string, pg_ctl: string, postgres: string, pgbench: string },
+ * }} PostgresEnv
+ * @typedef {{
  *   redis: RedisEnv,
  *   redisCluster: { nodes: HostPort[] },
  *   redisSentinel: { masterName: string, sentinels: HostPort[], master: HostPort, replica: HostPort },
+ *   postgres: PostgresEnv,
  *   pids: number[],
  * }} ServicesEnv
  */
@@ -50,7 +57,7 @@ function read() {
   } catch {
     return undefined
   }
-  if (!env.redis || !Array.isArray(env.pids) || env.pids.length === 0 || !env.pids.every(alive)) return undefined
+  if (!env.redis || !env.postgres || !Array.isArray(env.pids) || env.pids.length === 0 || !env.pids.every(alive)) return undefined
   return env
 }
 

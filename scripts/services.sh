@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The servers the test suites talk to, started on free ports under .services/ (gitignored):
-#   redis  a standalone server (TCP, unix socket, TLS, ACL users), a 3-master cluster and a
-#          sentinel set (master, replica, 3 sentinels watching `iocrate-master`).
+#   redis     a standalone server (TCP, unix socket, TLS, ACL users), a 3-master cluster and a
+#             sentinel set (master, replica, 3 sentinels watching `iocrate-master`).
+#   postgres  PostgreSQL 15 (TCP with TLS, unix socket; SCRAM, md5 and trust users), a fresh
+#             cluster on every start.
 # Usage: scripts/services.sh start|stop|status|env [SERVICE|all]
-#   start   idempotent; installs missing Debian packages (as root), writes .services/env.json
+#   start   idempotent; installs missing Debian packages (as root), writes .services/env.json;
+#           the services start in parallel
 #   stop    shuts everything down and removes the runtime state; exits 0 when nothing runs
 #   status  one line per service; exits 0 when all are running, 3 otherwise
 #   env     `export IOCRATE_…` lines for a shell: eval "$(scripts/services.sh env)"
@@ -21,7 +24,7 @@ ROOT=$(pwd -P)
 SVC_DIR="$ROOT/.services"
 ENV_JSON="$SVC_DIR/env.json"
 
-SERVICES=(redis) # start order; stopped in reverse
+SERVICES=(redis postgres) # stopped in reverse order
 
 log() { printf '\033[1m[services]\033[0m %s\n' "$*" >&2; }
 
@@ -47,7 +50,7 @@ export_line() { printf "export %s='%s'\n" "$1" "${2//\'/\'\\\'\'}"; } # NAME VAL
 json_str() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
 
 # free_ports N: N distinct TCP ports the kernel hands out for 127.0.0.1 (all bound at once, so no
-# two are equal), never a Redis default.
+# two are equal), never a Redis or PostgreSQL default.
 free_ports() {
   if command -v node >/dev/null 2>&1; then
     node -e '
@@ -57,7 +60,7 @@ free_ports() {
         s.listen(0, "127.0.0.1", () => {
           held.push(s)
           const p = s.address().port
-          if (p !== 6379 && p !== 26379) ports.push(p)
+          if (p !== 6379 && p !== 26379 && p !== 5432) ports.push(p)
           if (ports.length < want) next()
           else { console.log(ports.join(" ")); for (const h of held) h.close() }
         })
@@ -70,7 +73,7 @@ held, ports = [], []
 while len(ports) < int(sys.argv[1]):
     s = socket.socket(); s.bind(("127.0.0.1", 0)); held.append(s)
     p = s.getsockname()[1]
-    if p not in (6379, 26379): ports.append(p)
+    if p not in (6379, 26379, 5432): ports.append(p)
 print(*ports)' "$1"
   fi
 }
@@ -93,6 +96,30 @@ pid_alive() {
   stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
   stat=${stat##*) }
   [ "${stat:0:1}" != Z ]
+}
+
+# tls_certs DIR SERVICE: a CA and a server certificate for localhost/127.0.0.1 in DIR (ca.pem,
+# server.pem, server.key), kept across runs while valid.
+tls_certs() {
+  local t=$1
+  if [ -f "$t/server.pem" ] && [ -f "$t/server.key" ] && [ -f "$t/ca.pem" ] &&
+    openssl x509 -checkend 86400 -noout -in "$t/server.pem" >/dev/null 2>&1; then
+    return
+  fi
+  rm -rf "$t"
+  mkdir -p "$t"
+  {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+      -subj "/O=iocrate test/CN=iocrate services CA" -keyout "$t/ca.key" -out "$t/ca.pem" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" &&
+      openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/O=iocrate test/CN=localhost" \
+        -keyout "$t/server.key" -out "$t/server.csr" &&
+      printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$t/server.ext" &&
+      openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial \
+        -days 825 -extfile "$t/server.ext" -out "$t/server.pem"
+  } >"$t/openssl.log" 2>&1 || die "$2: could not generate the TLS certificates" "$t/openssl.log"
+  rm -f "$t/server.csr" "$t/server.ext" "$t"/*.srl "$t/openssl.log"
+  chmod 600 "$t"/*.key
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -157,28 +184,6 @@ redis_wait_up() { # NAME...
   done
 }
 
-redis_tls() { # DIR: a CA and a server certificate for localhost/127.0.0.1, kept across runs
-  local t=$1
-  if [ -f "$t/server.pem" ] && [ -f "$t/server.key" ] && [ -f "$t/ca.pem" ] &&
-    openssl x509 -checkend 86400 -noout -in "$t/server.pem" >/dev/null 2>&1; then
-    return
-  fi
-  rm -rf "$t"
-  mkdir -p "$t"
-  {
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
-      -subj "/O=iocrate test/CN=iocrate services CA" -keyout "$t/ca.key" -out "$t/ca.pem" \
-      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" &&
-      openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/O=iocrate test/CN=localhost" \
-        -keyout "$t/server.key" -out "$t/server.csr" &&
-      printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$t/server.ext" &&
-      openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial \
-        -days 825 -extfile "$t/server.ext" -out "$t/server.pem"
-  } >"$t/openssl.log" 2>&1 || die "redis: could not generate the TLS certificates" "$t/openssl.log"
-  rm -f "$t/server.csr" "$t/server.ext" "$t"/*.srl "$t/openssl.log"
-  chmod 600 "$t"/*.key
-}
-
 # `SENTINEL MASTER` fields as "KEY=VALUE" lines (redis-cli prints one element per line).
 sentinel_master_fields() { rcli "$1" SENTINEL MASTER "$REDIS_MASTER_NAME" | awk 'NR % 2 { k = $0; next } { print k "=" $0 }'; }
 
@@ -201,7 +206,7 @@ start_redis() {
   [ "${v:-0}" -ge 7 ] || die "redis: Redis 7.0 or later is needed (found: $(redis-server --version))"
   mkdir -p "$REDIS_DIR"
   : >"$REDIS_DIR/instances"
-  redis_tls "$REDIS_DIR/tls"
+  tls_certs "$REDIS_DIR/tls" redis
 
   local p
   read -r -a p <<<"$(free_ports 13)"
@@ -370,6 +375,194 @@ check_redis() {
 status_redis() { cat "$REDIS_DIR/summary"; }
 
 # ---------------------------------------------------------------------------------------------
+# postgres
+#
+# A fresh cluster on every start (initdb takes well under a second with --no-sync, and stop
+# removes the data like it does for redis): .services/postgres/data (the data directory, owned
+# by the `postgres` OS user when we are root, since PostgreSQL refuses to run as root), run/ (the
+# unix socket), postgres.log, and tls/ (CA and server certificate, kept while valid).
+
+PG_DIR="$SVC_DIR/postgres"
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_DATA="$PG_DIR/data"
+PG_RUN="$PG_DIR/run"
+PG_LOG="$PG_DIR/postgres.log"
+PG_DB=iocrate
+# user:password; iocrate (LOGIN CREATEDB, owns the database) and postgres (superuser) log in
+# with SCRAM-SHA-256, md5_user with md5 (its password is stored as an md5 hash).
+PG_USERS=(iocrate:iocrate-secret md5_user:md5-secret postgres:postgres-secret)
+
+packages_postgres() {
+  { [ -x "$PG_BIN/postgres" ] && [ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/pg_ctl" ] && [ -x "$PG_BIN/pgbench" ]; } ||
+    echo postgresql-15
+  { [ -x "$PG_BIN/psql" ] && [ -x "$PG_BIN/pg_isready" ]; } || echo postgresql-client-15
+  command -v openssl >/dev/null 2>&1 || echo openssl
+}
+
+pg_root() { [ "$(id -u)" = 0 ]; }
+
+# pg_run COMMAND...: run as the owner of the data directory: `postgres` when we are root, else
+# ourselves. Never inherits the lock of this script (fd 9).
+pg_run() {
+  if ! pg_root; then
+    "$@" 9>&-
+  elif command -v runuser >/dev/null 2>&1; then
+    (cd "$PG_DIR" && runuser -u postgres -- "$@" 9>&-)
+  else
+    (cd "$PG_DIR" && su postgres -s /bin/bash -c "$(printf '%q ' "$@")" 9>&-)
+  fi
+}
+
+pg_own() { if pg_root; then chown postgres:postgres "$@"; fi; } # PATH...: give to the data owner
+
+pg_pid() { # the postmaster's pid, if it runs
+  local pid
+  pid=$(head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null) || return 0
+  if pid_alive "$pid" && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = postgres ]; then echo "$pid"; fi
+}
+
+pg_ready() { # PORT: accepting connections on TCP and on the unix socket
+  "$PG_BIN/pg_isready" -q -t 3 -h 127.0.0.1 -p "$1" -U postgres -d postgres &&
+    "$PG_BIN/pg_isready" -q -t 3 -h "$PG_RUN" -p "$1" -U postgres -d postgres
+}
+
+pg_url() { printf 'postgres://%s:%s@127.0.0.1:%s/%s' "$1" "$2" "$3" "$PG_DB"; } # USER PASSWORD PORT
+
+start_postgres() {
+  local t0 port attempt version
+  t0=$(now)
+  unset PGHOST PGHOSTADDR PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGSSLMODE PGOPTIONS PGDATA
+  if pg_root; then
+    id postgres >/dev/null 2>&1 || die "postgres: there is no \`postgres\` OS user to run the server as (the postgresql-15 package creates it)"
+  fi
+  mkdir -p "$PG_DIR"
+  pg_run test -x "$PG_DIR" ||
+    die "postgres: the postgres OS user cannot reach $PG_DIR: every parent directory needs o+x (chmod o+x)"
+  tls_certs "$PG_DIR/tls" postgres
+  version=$("$PG_BIN/postgres" --version | sed -n 's/.* \([0-9][0-9.]*\).*/\1/p')
+
+  # The data directory (initdb refuses a directory that is not empty or not its own).
+  mkdir -p "$PG_DATA" "$PG_RUN"
+  chmod 700 "$PG_DATA"
+  chmod 755 "$PG_DIR" "$PG_RUN" # the tests' user reaches the socket
+  : >"$PG_LOG"
+  pg_own "$PG_DATA" "$PG_RUN" "$PG_LOG"
+  pg_run "$PG_BIN/initdb" -D "$PG_DATA" --no-sync --no-instructions -U postgres -E UTF8 --locale=C \
+    --auth-local=trust --auth-host=scram-sha-256 >"$PG_DIR/initdb.log" 2>&1 ||
+    die "postgres: initdb failed" "$PG_DIR/initdb.log"
+
+  # TLS: the server wants its key readable by itself only.
+  install -m 600 "$PG_DIR/tls/server.key" "$PG_DATA/server.key"
+  install -m 644 "$PG_DIR/tls/server.pem" "$PG_DATA/server.crt"
+  pg_own "$PG_DATA/server.key" "$PG_DATA/server.crt"
+
+  echo "include 'iocrate.conf'" >>"$PG_DATA/postgresql.conf"
+  # `host` lines match TLS and plain TCP connections alike; the first matching line wins.
+  cat >"$PG_DATA/pg_hba.conf" <<EOF
+# TYPE  DATABASE  USER      ADDRESS       METHOD
+local   all       all                     trust
+host    all       md5_user  127.0.0.1/32  md5
+host    all       all       127.0.0.1/32  scram-sha-256
+EOF
+  pg_own "$PG_DATA/pg_hba.conf"
+
+  # Start on a free port; picked after initdb so that services starting beside this one have bound
+  # theirs, and picked again if someone took it meanwhile.
+  for attempt in 1 2 3; do
+    port=$(free_ports 1)
+    [ -n "$port" ] || die "postgres: could not pick a free port"
+    [ $((${#PG_RUN} + 13 + ${#port})) -lt 104 ] ||
+      die "postgres: the unix socket path is too long for the kernel: $PG_RUN/.s.PGSQL.$port"
+    cat >"$PG_DATA/iocrate.conf" <<EOF
+# scripts/services.sh: a throwaway server for tests, tuned for speed over durability.
+port = $port
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$PG_RUN'
+max_connections = 200
+shared_buffers = 64MB
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
+password_encryption = 'scram-sha-256'
+EOF
+    pg_own "$PG_DATA/iocrate.conf"
+    printf '%s\n' "$port" >"$PG_DIR/port"
+    if pg_run "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 20 -s start >>"$PG_LOG" 2>&1; then break; fi
+    grep -q 'could not bind' "$PG_LOG" && [ $attempt -lt 3 ] || die "postgres: pg_ctl start failed" "$PG_LOG"
+    log "postgres: port $port was taken meanwhile, trying another"
+  done
+  wait_for 10 pg_ready "$port" || die "postgres: pg_isready says no after 10 s" "$PG_LOG"
+
+  # Roles and the database, as the superuser over the unix socket (trust).
+  "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_RUN" -p "$port" -U postgres -d postgres \
+    >"$PG_DIR/setup.log" 2>&1 <<EOF || die "postgres: creating the roles and the database failed" "$PG_DIR/setup.log" "$PG_LOG"
+ALTER ROLE postgres PASSWORD 'postgres-secret';
+CREATE ROLE iocrate LOGIN CREATEDB PASSWORD 'iocrate-secret';
+SET password_encryption = 'md5';
+CREATE ROLE md5_user LOGIN PASSWORD 'md5-secret';
+RESET password_encryption;
+CREATE DATABASE $PG_DB OWNER iocrate;
+EOF
+
+  # env.json members and export lines.
+  local u users=() url ca="$PG_DIR/tls/ca.pem"
+  for u in "${PG_USERS[@]}"; do users+=("$(json_str "${u%%:*}"): $(json_str "${u#*:}")"); done
+  url=$(pg_url iocrate iocrate-secret "$port")
+  cat >"$PG_DIR/env.json.part" <<EOF
+  "postgres": {
+    "host": "127.0.0.1",
+    "port": $port,
+    "url": $(json_str "$url"),
+    "database": "$PG_DB",
+    "users": { $(IFS=,; echo "${users[*]}" | sed 's/,"/, "/g') },
+    "socketDir": $(json_str "$PG_RUN"),
+    "tls": { "ca": $(json_str "$ca") },
+    "version": $(json_str "$version"),
+    "bin": { "psql": $(json_str "$PG_BIN/psql"), "pg_ctl": $(json_str "$PG_BIN/pg_ctl"), "postgres": $(json_str "$PG_BIN/postgres"), "pgbench": $(json_str "$PG_BIN/pgbench") }
+  }
+EOF
+  {
+    export_line IOCRATE_PG_URL "$url"
+    export_line IOCRATE_PG_MD5_URL "$(pg_url md5_user md5-secret "$port")"
+    export_line IOCRATE_PG_SUPERUSER_URL "$(pg_url postgres postgres-secret "$port")"
+    export_line IOCRATE_PG_HOST 127.0.0.1
+    export_line IOCRATE_PG_PORT "$port"
+    export_line IOCRATE_PG_DATABASE "$PG_DB"
+    export_line IOCRATE_PG_SOCKET_DIR "$PG_RUN"
+    export_line IOCRATE_PG_TLS_CA "$ca"
+  } >"$PG_DIR/env.sh"
+  printf 'PostgreSQL %s on 127.0.0.1:%s (TLS on the same port, unix %s), database %s\n' \
+    "$version" "$port" "${PG_RUN#"$ROOT"/}" "$PG_DB" >"$PG_DIR/summary"
+  log "postgres: $(cat "$PG_DIR/summary") — ready in $(elapsed "$t0")"
+}
+
+stop_postgres() {
+  local pid waited=0
+  [ -d "$PG_DIR" ] || return 0
+  pid=$(pg_pid)
+  if [ -n "$pid" ]; then
+    unset PGDATA
+    pg_run "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 10 -s stop >/dev/null 2>&1 || true
+    # Fallback: SIGQUIT is the immediate shutdown, then KILL.
+    pid_alive "$pid" && kill -QUIT "$pid" 2>/dev/null
+    while pid_alive "$pid" && [ $waited -lt 40 ]; do sleep 0.05; waited=$((waited + 1)); done
+    pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+  fi
+  # Everything but the TLS material (reused while valid) goes: data, socket, logs.
+  find "$PG_DIR" -mindepth 1 -maxdepth 1 ! -name tls -exec rm -rf {} +
+}
+
+check_postgres() {
+  [ -f "$PG_DIR/env.json.part" ] && [ -s "$PG_DIR/port" ] && [ -n "$(pg_pid)" ] &&
+    pg_ready "$(cat "$PG_DIR/port")"
+}
+
+status_postgres() { cat "$PG_DIR/summary"; }
+
+# ---------------------------------------------------------------------------------------------
 # generic
 
 is_service() { local s; for s in "${SERVICES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
@@ -414,19 +607,36 @@ ensure_packages() { # SERVICE...
 
 lock() { mkdir -p "$SVC_DIR"; exec 9>"$SVC_DIR/.lock"; flock -w 120 9 || die "another services.sh holds $SVC_DIR/.lock"; }
 
-STARTING=()
+STARTING=()  # services this run starts
+STARTERS=()  # pids of their start_NAME subshells
 on_start_exit() {
   local rc=$? i
+  trap '' INT TERM
   if [ $rc != 0 ] && [ ${#STARTING[@]} -gt 0 ]; then
     log "start failed: stopping what this run started"
+    for i in ${STARTERS[@]+"${STARTERS[@]}"}; do kill -TERM "$i" 2>/dev/null || true; done
+    wait 2>/dev/null || true
     for ((i = ${#STARTING[@]} - 1; i >= 0; i--)); do "stop_${STARTING[$i]}" || true; done
     write_env_json || true
   fi
   exit $rc
 }
 
+# start_in_background NAME: start_NAME in a subshell that stops NAME itself when it fails or is
+# killed (it alone knows what it had under way, e.g. redis' `--cluster create`).
+start_in_background() {
+  (
+    # (NAME expanded now: when the trap runs, $1 is whatever function was running.)
+    # shellcheck disable=SC2064
+    trap "rc=\$?; trap - EXIT; [ \$rc = 0 ] || stop_$1 >/dev/null 2>&1 || true; exit \$rc" EXIT
+    trap 'exit 143' INT TERM
+    "start_$1"
+  ) &
+  STARTERS+=($!)
+}
+
 cmd_start() {
-  local s t0
+  local s t0 i failed=0
   t0=$(now)
   targets "${1:-all}"
   ensure_packages "${LIST[@]}"
@@ -440,8 +650,14 @@ cmd_start() {
     fi
     STARTING+=("$s")
     "stop_$s" # leftovers of a crashed or half-stopped run
-    "start_$s"
   done
+  # The services do not depend on each other: start them side by side.
+  for s in ${STARTING[@]+"${STARTING[@]}"}; do start_in_background "$s"; done
+  for ((i = 0; i < ${#STARTERS[@]}; i++)); do
+    wait "${STARTERS[$i]}" || failed=1
+  done
+  STARTERS=()
+  [ $failed = 0 ] || exit 1
   write_env_json
   [ ${#STARTING[@]} = 0 ] || log "started in $(elapsed "$t0"); settings in ${ENV_JSON#"$ROOT"/}"
   STARTING=()

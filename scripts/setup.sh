@@ -20,6 +20,10 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-l
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v redis-sentinel >/dev/null 2>&1 || need_apt+=(redis-sentinel)
 { command -v redis-cli && command -v redis-benchmark; } >/dev/null 2>&1 || need_apt+=(redis-tools)
+# PostgreSQL 15 (server, initdb, pg_ctl, pgbench; psql, pg_isready): scripts/services.sh again.
+pg_bin=/usr/lib/postgresql/15/bin
+{ [ -x $pg_bin/postgres ] && [ -x $pg_bin/initdb ] && [ -x $pg_bin/pg_ctl ] && [ -x $pg_bin/pgbench ]; } || need_apt+=(postgresql-15)
+{ [ -x $pg_bin/psql ] && [ -x $pg_bin/pg_isready ]; } || need_apt+=(postgresql-client-15)
 for pkg in ${IOCRATE_EXTRA_APT:-}; do need_apt+=("$pkg"); done
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
