@@ -152,29 +152,35 @@ export class NodeTransport implements Transport {
   constructor(o: ConnectionOptions, sink: TransportSink) {
     this.#sink = sink
     this.#decoder = new native.RespDecoder(limitsOf(o))
+    // Reads land in one reused buffer (the codec copies what it keeps), with no Readable
+    // stream machinery and no Buffer per read.
+    const onread = { buffer: Buffer.allocUnsafe(64 * 1024), callback: (n: number, buf: Uint8Array): boolean => this.#data(buf, n) }
     const s =
       o.endpoint.path !== undefined
-        ? nodeNet.connect({ path: o.endpoint.path })
-        : nodeNet.connect({ host: o.endpoint.host ?? '127.0.0.1', port: o.endpoint.port ?? 6379, noDelay: o.noDelay, keepAlive: o.keepAlive > 0, keepAliveInitialDelay: o.keepAlive })
+        ? nodeNet.connect({ path: o.endpoint.path, onread })
+        : nodeNet.connect({ host: o.endpoint.host ?? '127.0.0.1', port: o.endpoint.port ?? 6379, noDelay: o.noDelay, keepAlive: o.keepAlive > 0, keepAliveInitialDelay: o.keepAlive, onread })
     this.#s = s
     if (o.ref === false) s.unref()
     s.once('connect', () => sink.tConnect())
-    s.on('data', (d: Buffer) => this.#data(d))
     s.on('error', (err) => sink.tError(err))
     s.once('close', () => sink.tClose())
   }
 
-  #data(d: Buffer): void {
-    if (this.#failed) return
-    const r = this.#decoder.feed(d)
-    if (r == null) return
-    if (Buffer.isBuffer(r)) return this.#sink.tTape(r)
+  #data(buf: Uint8Array, n: number): boolean {
+    if (this.#failed) return true
+    const r = this.#decoder.feed(Buffer.from(buf.buffer, buf.byteOffset, n))
+    if (r == null) return true
+    if (Buffer.isBuffer(r)) {
+      this.#sink.tTape(r)
+      return true
+    }
     // Malformed input: replies completed before it still answer their commands.
     this.#failed = true
     const done = this.#decoder.takeCompleted()
     if (done !== null) this.#sink.tTape(done)
     this.#sink.tError(protocolError(r))
     this.#s.destroy()
+    return false
   }
 
   write(bufs: Buffer[]): Error | undefined {

@@ -1,0 +1,224 @@
+// Redis client under test (redis suite): runs one workload against a redis-server and counts completed commands.
+//   --impl=ioredis | node-redis | iocrate   --port=N [--auto-pipelining] (ioredis only)
+//   --mode=calls --callers=C      C async callers, each awaiting its own command in a loop, alternating
+//                                 SET bench:<k> <16 B> / GET bench:<k> over 1000 keys (every GET must return the value)
+//   --mode=pipeline --batch=B     one explicit pipeline of B commands at a time, alternately B SET and B GET
+//   --latency-every=N             time one command in N (calls mode; default 1): with many callers the two
+//                                 performance.now() calls per command are a visible part of the client's CPU
+//   ioredis:    new Redis({ host, port, enableAutoPipelining }) ; pipeline().set()….exec()
+//   node-redis: createClient({ url }).connect() (same-tick commands share a write by default);
+//               multi().set()….execAsPipeline() (multi().exec() would be a MULTI/EXEC transaction)
+//   iocrate:    createClient(url) from '@iocrate/redis' (auto-pipelining always on); pipeline().set()….exec()
+//               (--transport=node|native: createClient({ url, transport }) instead, for profiling; not a suite row)
+// Before ready: 1000 SETs preload every key, then one GET must return the value (`setupOps` in the ready line =
+// SET/GET commands sent so far). Commands: {"cmd":"sample"} → {"ops","errors","t"} and, with "latency": true,
+// "latencyMs": { n, avg, p50, p90, p99, max } of the commands (calls) or pipelines (pipeline mode) completed since
+// the previous sample (computed after `t` and `ops` are read; a sample without it just resets the histogram);
+// {"cmd":"stop"} stops the callers, waits for the commands in flight and answers the final {"ops","errors"}.
+import { childArgs, emit, serveCommands } from '../lib/child.mjs';
+
+const a = childArgs();
+const impl = String(a.impl ?? 'ioredis');
+const mode = String(a.mode ?? 'calls');
+const callers = Number(a.callers ?? 1);
+const batch = Number(a.batch ?? 1000);
+const latencyEvery = Number(a['latency-every'] ?? 1);
+const NKEYS = Number(a.keys ?? 1000);
+const VALUE = 'v'.repeat(Number(a.size ?? 16));
+const KEYS = Array.from({ length: NKEYS }, (_, i) => `bench:${i}`);
+const host = '127.0.0.1';
+const url = `redis://${host}:${a.port}`;
+
+class Skip extends Error {}
+
+// ---- latency histogram: 0.1 µs buckets up to 100 ms (O(1) per record; no sort in the hot path) ---------------
+const BUCKET_US = 0.1;
+const hist = new Uint32Array(1_000_001); // last bucket: >= 100 ms
+let histN = 0;
+let histSum = 0;
+let histMax = 0;
+function record(ms) {
+  const i = Math.floor((ms * 1000) / BUCKET_US);
+  hist[i < hist.length ? i : hist.length - 1]++;
+  histN++;
+  histSum += ms;
+  if (ms > histMax) histMax = ms;
+}
+function resetHist() {
+  hist.fill(0);
+  histN = histSum = histMax = 0;
+}
+function latency() {
+  if (!histN) return null;
+  const want = [0.5, 0.9, 0.99].map((q) => Math.max(1, Math.ceil(histN * q)));
+  const got = [];
+  let acc = 0;
+  for (let i = 0, w = 0; i < hist.length && w < want.length; i++) {
+    acc += hist[i];
+    while (w < want.length && acc >= want[w]) {
+      got.push(((i + 0.5) * BUCKET_US) / 1000); // bucket middle, in ms
+      w++;
+    }
+  }
+  const r4 = (x) => Math.round(x * 1e4) / 1e4;
+  const out = { n: histN, avg: r4(histSum / histN), p50: r4(got[0]), p90: r4(got[1]), p99: r4(got[2]), max: r4(histMax) };
+  resetHist();
+  return out;
+}
+
+// ---- adapters: { set(k, v), get(k), pipe(cmd, keys) → replies (values, or Errors in place), info(), close() } ------
+async function makeClient() {
+  if (impl === 'ioredis') {
+    const mod = await import('ioredis');
+    const Redis = mod.Redis ?? mod.default;
+    const r = new Redis({ host, port: a.port, enableAutoPipelining: !!a['auto-pipelining'], lazyConnect: true, maxRetriesPerRequest: 0 });
+    r.on('error', () => {});
+    await r.connect();
+    return {
+      set: (k, v) => r.set(k, v),
+      get: (k) => r.get(k),
+      async pipe(cmd, keys) {
+        const p = r.pipeline();
+        if (cmd === 'set') for (const k of keys) p.set(k, VALUE);
+        else for (const k of keys) p.get(k);
+        const res = await p.exec();
+        return res.map(([err, v]) => err ?? v);
+      },
+      info: () => r.call('CLIENT', 'INFO'),
+      close: () => r.quit(),
+    };
+  }
+  if (impl === 'node-redis') {
+    const { createClient } = await import('redis');
+    const c = createClient({ url, socket: { reconnectStrategy: false } });
+    c.on('error', () => {});
+    await c.connect();
+    return {
+      set: (k, v) => c.set(k, v),
+      get: (k) => c.get(k),
+      async pipe(cmd, keys) {
+        const m = c.multi();
+        if (cmd === 'set') for (const k of keys) m.set(k, VALUE);
+        else for (const k of keys) m.get(k);
+        return m.execAsPipeline();
+      },
+      info: () => c.sendCommand(['CLIENT', 'INFO']),
+      close: () => c.close?.() ?? c.quit(),
+    };
+  }
+  if (impl === 'iocrate') {
+    const core = await import('@iocrate/core');
+    if (typeof core.native?.redisConnect !== 'function')
+      throw new Skip('@iocrate/redis: the native redis binding is not built (native.redisConnect missing) — skipped');
+    const { createClient } = await import('@iocrate/redis');
+    const c = a.transport ? createClient({ url, transport: String(a.transport) }) : createClient(url);
+    await c.connect();
+    return {
+      set: (k, v) => c.set(k, v),
+      get: (k) => c.get(k),
+      async pipe(cmd, keys) {
+        const p = c.pipeline();
+        if (cmd === 'set') for (const k of keys) p.set(k, VALUE);
+        else for (const k of keys) p.get(k);
+        return p.exec();
+      },
+      info: () => c.call('CLIENT', 'INFO'),
+      close: () => c.close(),
+    };
+  }
+  throw new Error(`unknown impl ${impl}`);
+}
+
+let ops = 0;
+let errors = 0;
+let lastError;
+let stopping = false;
+const fail = (what) => {
+  errors++;
+  lastError = String(what?.message ?? what).slice(0, 160);
+};
+
+let seq = 0;
+/**
+ * One caller: alternates SET and GET (the GET reads the key the SET just wrote), awaiting each. One command in
+ * `latencyEvery` (counted over all callers, so SETs and GETs alike) is timed.
+ */
+async function caller(c, id) {
+  let i = id * 2 * 37; // callers start on different keys
+  while (!stopping) {
+    const k = KEYS[(i >> 1) % NKEYS];
+    const set = (i & 1) === 0;
+    const timed = ++seq % latencyEvery === 0;
+    const t0 = timed ? performance.now() : 0;
+    try {
+      const v = set ? await c.set(k, VALUE) : await c.get(k);
+      if (timed) record(performance.now() - t0);
+      if (v === (set ? 'OK' : VALUE)) ops++;
+      else fail(`${set ? 'SET' : 'GET'} ${k} answered ${JSON.stringify(v)}`);
+    } catch (err) {
+      fail(err);
+    }
+    i++;
+  }
+}
+
+/** Pipelines of `batch` commands, one at a time: all SET, then all GET, and so on. */
+async function pipeliner(c) {
+  const groups = [];
+  for (let s = 0; s < NKEYS; s += batch) groups.push(Array.from({ length: batch }, (_, j) => KEYS[(s + j) % NKEYS]));
+  for (let n = 0; !stopping; n++) {
+    const keys = groups[(n >> 1) % groups.length];
+    const cmd = (n & 1) === 0 ? 'set' : 'get';
+    const want = cmd === 'set' ? 'OK' : VALUE;
+    const t0 = performance.now();
+    try {
+      const res = await c.pipe(cmd, keys);
+      record(performance.now() - t0);
+      if (res.length !== keys.length) fail(`pipeline of ${keys.length} answered ${res.length} replies`);
+      for (const v of res) {
+        if (v === want) ops++;
+        else fail(v instanceof Error ? v : `${cmd.toUpperCase()} in a pipeline answered ${JSON.stringify(v)}`);
+      }
+    } catch (err) {
+      errors += keys.length;
+      lastError = String(err?.message ?? err).slice(0, 160);
+    }
+  }
+}
+
+try {
+  if (mode !== 'calls' && mode !== 'pipeline') throw new Error(`unknown mode ${mode}`);
+  if (!(callers >= 1) || !(batch >= 1) || !(latencyEvery >= 1)) throw new Error('--callers, --batch and --latency-every must be >= 1');
+  const c = await makeClient();
+  const pre = await Promise.all(KEYS.map((k) => c.set(k, VALUE)));
+  if (pre.some((v) => v !== 'OK')) throw new Error(`preload SET answered ${JSON.stringify(pre.find((v) => v !== 'OK'))}`);
+  // The protocol the server sees for this connection (each library's default: RESP3 or RESP2).
+  const resp = /\bresp=(\d)/.exec(String(await c.info()))?.[1];
+  const got = await c.get(KEYS[0]);
+  if (got !== VALUE) throw new Error(`GET ${KEYS[0]} answered ${JSON.stringify(got)}, want ${JSON.stringify(VALUE)}`);
+  const loops = mode === 'calls' ? Array.from({ length: callers }, (_, id) => caller(c, id)) : [pipeliner(c)];
+  const all = Promise.all(loops);
+  serveCommands(
+    {
+      sample: (cmd) => {
+        const s = { ops, errors, t: performance.now(), ...(lastError ? { lastError } : {}) };
+        if (cmd.latency) s.latencyMs = latency();
+        else resetHist();
+        return s;
+      },
+      stop: async () => {
+        stopping = true;
+        await all;
+        return { ops, errors, ...(lastError ? { lastError } : {}) };
+      },
+    },
+    () => {
+      stopping = true;
+    },
+  );
+  emit({ ready: true, impl, mode, callers, batch, latencyEvery, protocol: resp ? Number(resp) : null, setupOps: KEYS.length + 1 });
+} catch (err) {
+  const msg = err instanceof Skip ? err.message : `${impl} client: ${String(err?.message ?? err).split('\n')[0]}`;
+  emit({ ready: false, error: msg });
+  process.exit(0);
+}
