@@ -266,7 +266,11 @@ export class RedisClient extends RedisCommands {
   /** @internal */
   protected _cmd<T>(args: RedisArg[], transform?: (r: RedisReply) => T, opts?: CommandOptions): Promise<T> {
     const c = new Command(args, transform as ((r: RedisReply) => unknown) | undefined, opts)
-    if (!c.done) this._send([c])
+    if (c.done) return c.promise as Promise<T>
+    // The common case without an array: connected, no sentinel hook.
+    const conn = this.#conn
+    if (conn !== undefined && !conn.closed && !this.#closing && !this.#closed && this._options.sentinels === undefined) conn.send(c)
+    else this._send([c])
     return c.promise as Promise<T>
   }
 
