@@ -279,21 +279,6 @@ export class RedisClient extends RedisCommands {
     return this.isolated((c) => c._run(args, transform, opts, true))
   }
 
-  /** Runs any command: `call('SET', 'k', 'v')`. Bulk strings come back as strings. */
-  call(...args: [string, ...RedisArg[]]): Promise<RedisReply> {
-    return this._cmd(args)
-  }
-
-  /** Like {@link RedisClient.call}, with bulk strings as Buffers. */
-  callBuffer(...args: [string, ...RedisArg[]]): Promise<RedisReply> {
-    return this._cmd(args, undefined, { buffers: true })
-  }
-
-  /** Runs any command with options (a signal, Buffers). */
-  callWith(opts: CommandOptions, ...args: [string, ...RedisArg[]]): Promise<RedisReply> {
-    return this._cmd(args, undefined, opts)
-  }
-
   /** An explicit pipeline: commands are queued and sent in one write by `exec()`. */
   pipeline(): Pipeline {
     return new Pipeline((cmds) => this._send(cmds))
@@ -528,21 +513,11 @@ export class IsolatedClient extends RedisCommands {
     return this._run(args, transform, opts, true)
   }
 
-  /** Like `call`, with bulk strings as Buffers. */
-  callBuffer(...args: [string, ...RedisArg[]]): Promise<RedisReply> {
-    return this._cmd(args, undefined, { buffers: true })
-  }
-
   /** @internal */
   protected _cmd<T>(args: RedisArg[], transform?: (r: RedisReply) => T, opts?: CommandOptions): Promise<T> {
     const c = new Command(args, transform as ((r: RedisReply) => unknown) | undefined, opts)
     this.#c.send(c)
     return c.promise as Promise<T>
-  }
-
-  /** Runs any command. */
-  call(...args: [string, ...RedisArg[]]): Promise<RedisReply> {
-    return this._cmd(args)
   }
 
   /** `WATCH key...`: a later `EXEC` on this connection aborts if one of them changed. */

@@ -824,21 +824,6 @@ export class RedisCluster extends RedisCommands {
     n.idle.push(c)
   }
 
-  /** Runs any command: `call('SET', 'k', 'v')`; routed by its key. Bulk strings come back as strings. */
-  call(...args: [string, ...RedisArg[]]): Promise<RedisReply> {
-    return this._cmd(args)
-  }
-
-  /** Like {@link RedisCluster.call}, with bulk strings as Buffers. */
-  callBuffer(...args: [string, ...RedisArg[]]): Promise<RedisReply> {
-    return this._cmd(args, undefined, { buffers: true })
-  }
-
-  /** Runs any command with options (a signal, Buffers). */
-  callWith(opts: CommandOptions, ...args: [string, ...RedisArg[]]): Promise<RedisReply> {
-    return this._cmd(args, undefined, opts)
-  }
-
   /**
    * A pipeline: `exec()` sends each command to its slot's node (one write per node) and
    * resolves with the replies in the original order; redirected commands are retried one

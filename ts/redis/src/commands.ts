@@ -501,6 +501,21 @@ export abstract class RedisCommands {
     return this._cmd(args, transform, opts)
   }
 
+  /** Runs any command: `call('SET', 'k', 'v')`. Bulk strings come back as strings. */
+  call(...args: [string, ...RedisArg[]]): Promise<RedisReply> {
+    return this._cmd(args)
+  }
+
+  /** Like `call`, with bulk strings as Buffers. */
+  callBuffer(...args: [string, ...RedisArg[]]): Promise<RedisReply> {
+    return this._cmd(args, undefined, { buffers: true })
+  }
+
+  /** Runs any command with options (a signal, Buffers). */
+  callWith(opts: CommandOptions, ...args: [string, ...RedisArg[]]): Promise<RedisReply> {
+    return this._cmd(args, undefined, opts)
+  }
+
   // ---- strings -------------------------------------------------------------------------
 
   /** `GET key`: the value, or `null`. */

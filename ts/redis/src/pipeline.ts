@@ -41,11 +41,6 @@ abstract class Batch {
     return this._cmd(args, transform, opts)
   }
 
-  /** Queues any command. */
-  call(...args: [string, ...RedisArg[]]): this {
-    return this._cmd(args)
-  }
-
   /** Commands queued. */
   get length(): number {
     return this._args.length

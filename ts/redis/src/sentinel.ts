@@ -1,8 +1,28 @@
-import type { Endpoint } from './connection.js'
+import type { ConnectionOptions, Endpoint } from './connection.js'
 import { RedisConnection } from './connection.js'
 import { RedisError, RedisErrorCodes } from './errors.js'
 import { backoff, type ResolvedOptions } from './options.js'
 import type { RedisReply } from './tape.js'
+
+/** A connection to a sentinel: its own credentials, RESP2, never holding the process. */
+function sentinelConnection(o: ResolvedOptions, endpoint: Endpoint, extra: Partial<ConnectionOptions>): ConnectionOptions {
+  return {
+    endpoint,
+    tls: o.tls,
+    username: o.sentinelUsername,
+    password: o.sentinelPassword,
+    db: 0,
+    clientName: undefined,
+    protocol: 2,
+    connectTimeout: o.connectTimeout,
+    commandTimeout: 0,
+    keepAlive: 0,
+    noDelay: true,
+    ref: false,
+    transport: o.transport,
+    ...extra,
+  }
+}
 
 /**
  * Asks the sentinels, in order, for the address of the master named `sentinelName`; the
@@ -18,20 +38,7 @@ export async function resolveSentinelMaster(o: ResolvedOptions): Promise<Endpoin
     const s = sentinels[i]!
     let c: RedisConnection | undefined
     try {
-      c = await RedisConnection.open({
-        endpoint: s,
-        tls: o.tls,
-        username: o.sentinelUsername,
-        password: o.sentinelPassword,
-        db: 0,
-        clientName: undefined,
-        protocol: 2,
-        connectTimeout: o.connectTimeout,
-        commandTimeout: o.connectTimeout,
-        keepAlive: 0,
-        noDelay: true,
-        ref: false,
-      })
+      c = await RedisConnection.open(sentinelConnection(o, s, { commandTimeout: o.connectTimeout, keepAlive: 0 }))
       const r = (await c.call(['SENTINEL', 'get-master-addr-by-name', name])) as RedisReply[] | null
       if (r === null) {
         errors.push(`${s.host}:${s.port}: does not know '${name}'`)
@@ -92,21 +99,7 @@ export function watchSentinels(o: ResolvedOptions, onSwitch: (master: Endpoint) 
       const s = sentinels[(next + i) % sentinels.length]!
       let c: RedisConnection | undefined
       try {
-        c = await RedisConnection.open({
-          endpoint: s,
-          tls: o.tls,
-          username: o.sentinelUsername,
-          password: o.sentinelPassword,
-          db: 0,
-          clientName: undefined,
-          protocol: 2,
-          connectTimeout: o.connectTimeout,
-          commandTimeout: 0,
-          keepAlive: o.keepAlive,
-          noDelay: true,
-          subscriber: true,
-          ref: false,
-        })
+        c = await RedisConnection.open(sentinelConnection(o, s, { commandTimeout: 0, keepAlive: o.keepAlive, subscriber: true }))
         c.onPush = message
         await c.call(['SUBSCRIBE', '+switch-master'])
         if (closed) {
