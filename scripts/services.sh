@@ -382,8 +382,15 @@ status_redis() { cat "$REDIS_DIR/summary"; }
 # by the `postgres` OS user when we are root, since PostgreSQL refuses to run as root), run/ (the
 # unix socket), postgres.log, and tls/ (CA and server certificate, kept while valid).
 
-PG_DIR="$SVC_DIR/postgres"
 PG_BIN=/usr/lib/postgresql/15/bin
+# As root the server runs as the `postgres` OS user, which must be able to reach its
+# directory. A checkout it cannot reach (e.g. under a `mktemp -d` folder, mode 700) gets
+# its postgres directory in the temp folder instead, named after the checkout's path.
+PG_DIR="$SVC_DIR/postgres"
+if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 && command -v runuser >/dev/null 2>&1 &&
+  ! runuser -u postgres -- test -x "$ROOT" 2>/dev/null; then
+  PG_DIR="${TMPDIR:-/tmp}/iocrate-postgres-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)"
+fi
 PG_DATA="$PG_DIR/data"
 PG_RUN="$PG_DIR/run"
 PG_LOG="$PG_DIR/postgres.log"
@@ -552,7 +559,11 @@ stop_postgres() {
     pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
   fi
   # Everything but the TLS material (reused while valid) goes: data, socket, logs.
-  find "$PG_DIR" -mindepth 1 -maxdepth 1 ! -name tls -exec rm -rf {} +
+  if [ "${PG_DIR#"$SVC_DIR"/}" = "$PG_DIR" ]; then
+    rm -rf "$PG_DIR" # outside the checkout: leave nothing in the temp folder
+  else
+    find "$PG_DIR" -mindepth 1 -maxdepth 1 ! -name tls -exec rm -rf {} +
+  fi
 }
 
 check_postgres() {
@@ -575,9 +586,12 @@ targets() { # [SERVICE|all] -> LIST
   esac
 }
 
+# svc_dir NAME: where a service keeps its files (postgres may live outside .services, above).
+svc_dir() { if [ "$1" = postgres ]; then printf '%s' "$PG_DIR"; else printf '%s' "$SVC_DIR/$1"; fi; }
+
 write_env_json() {
   local s parts=() pids=() f tmp list
-  for s in "${SERVICES[@]}"; do [ -f "$SVC_DIR/$s/env.json.part" ] && parts+=("$SVC_DIR/$s/env.json.part"); done
+  for s in "${SERVICES[@]}"; do [ -f "$(svc_dir "$s")/env.json.part" ] && parts+=("$(svc_dir "$s")/env.json.part"); done
   if [ ${#parts[@]} = 0 ]; then rm -f "$ENV_JSON"; return; fi
   while IFS= read -r f; do pids+=("$(head -n1 "$f")"); done < <(find "$SVC_DIR" -name '*.pid' -type f | sort)
   tmp="$ENV_JSON.tmp.$$"
@@ -669,7 +683,7 @@ cmd_stop() {
   lock
   for ((i = ${#LIST[@]} - 1; i >= 0; i--)); do
     s=${LIST[$i]}
-    if [ -d "$SVC_DIR/$s" ]; then "stop_$s"; log "$s: stopped"; fi
+    if [ -d "$(svc_dir "$s")" ]; then "stop_$s"; log "$s: stopped"; fi
   done
   write_env_json
 }
@@ -680,7 +694,7 @@ cmd_status() {
   for s in "${LIST[@]}"; do
     if "check_$s" 2>/dev/null; then
       echo "$s: running: $("status_$s")"
-    elif [ -f "$SVC_DIR/$s/env.json.part" ] || [ -f "$SVC_DIR/$s/instances" ]; then
+    elif [ -f "$(svc_dir "$s")/env.json.part" ] || [ -f "$(svc_dir "$s")/instances" ]; then
       echo "$s: not healthy (some processes are gone or do not answer): scripts/services.sh start $s restarts it"
       rc=3
     else
@@ -697,7 +711,7 @@ cmd_env() {
   for s in "${LIST[@]}"; do
     "check_$s" 2>/dev/null || die "$s is not running: scripts/services.sh start"
   done
-  for s in "${LIST[@]}"; do cat "$SVC_DIR/$s/env.sh"; done
+  for s in "${LIST[@]}"; do cat "$(svc_dir "$s")/env.sh"; done
   export_line IOCRATE_SERVICES_ENV "$ENV_JSON"
 }
 
