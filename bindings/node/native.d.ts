@@ -104,6 +104,75 @@ export declare class HttpServerHandle {
   get drainHighWater(): number
 }
 
+/** Frontend messages, encoded. Each returns the bytes to write, or an error description. */
+export declare class PgEncode {
+  /** StartupMessage (protocol 3.0) with `user`, `database` and other parameters. */
+  static startup(params: Array<Array<string>>): Buffer | ErrorInfo
+  /** SSLRequest. */
+  static sslRequest(): Buffer
+  /** CancelRequest (sent on a new connection). */
+  static cancelRequest(pid: number, secret: Buffer): Buffer | ErrorInfo
+  /** PasswordMessage: cleartext, or md5 when `md5Salt` is given. */
+  static password(user: string, password: string, md5Salt?: Buffer | undefined | null): Buffer | ErrorInfo
+  /** Simple Query. */
+  static query(sql: string): Buffer | ErrorInfo
+  /**
+   * One extended-protocol query cycle: [Parse `stmt` `sql` if `sql` is given] + Bind
+   * (text parameters; Buffers as binary) + Describe portal + Execute (`maxRows`, 0 = all)
+   * [+ Sync unless `sync` is false]. Results come in text format.
+   */
+  static extended(stmt: string, sql: string | undefined | null, params: Array<Param>, maxRows: number, sync: boolean): Buffer | ErrorInfo
+  /**
+   * Execute `maxRows` more rows of the unnamed portal (after PortalSuspended), then Flush
+   * — or Sync when `sync`.
+   */
+  static executeMore(maxRows: number, sync: boolean): Buffer | ErrorInfo
+  /** Sync. */
+  static sync(): Buffer
+  /** Close statement `name` (+ Sync). */
+  static closeStatement(name: string): Buffer | ErrorInfo
+  /** CopyData. */
+  static copyData(data: Buffer): Buffer | ErrorInfo
+  /** CopyDone. */
+  static copyDone(): Buffer
+  /** CopyFail. */
+  static copyFail(message: string): Buffer | ErrorInfo
+  /** Terminate. */
+  static terminate(): Buffer
+}
+
+/**
+ * A SCRAM-SHA-256(-PLUS) exchange. Give the server's DER certificate over TLS: with
+ * SCRAM-SHA-256-PLUS offered, the exchange is bound to the TLS session.
+ */
+export declare class PgScram {
+  /** SASLInitialResponse, encoded. */
+  clientFirst(): Buffer | ErrorInfo
+  /** SASLResponse to the server-first message, encoded. */
+  serverFirst(data: Buffer): Buffer | ErrorInfo
+  /** Checks the server's signature; an error description when it does not verify. */
+  serverFinal(data: Buffer): ErrorInfo | null
+}
+
+/**
+ * One connection's protocol state on the JS thread: the backend decoder and the row
+ * tape of the current result.
+ */
+export declare class PgWire {
+  /** A decoder; `maxMessage` bounds one backend message (default 1 GiB − 1). */
+  constructor(maxMessage?: number | undefined | null)
+  /**
+   * Feeds one read. Returns the event tape of the complete messages (`null` if none),
+   * or an error description (`ERR_PG_PROTOCOL` / `ERR_PG_LIMIT`) after which the wire
+   * only repeats it; `takeCompleted()` then gives the events decoded before the error.
+   */
+  feed(data: Buffer): Buffer | undefined | null | ErrorInfo
+  /** After `feed()` reported an error: the events decoded before it. */
+  takeCompleted(): Buffer | null
+  /** Bytes held for an incomplete message. */
+  buffered(): number
+}
+
 /**
  * The RESP decoder on the JS thread, for connections whose I/O runs in Node's own
  * event loop (`transport: 'node'`): `feed()` takes what one read returned and gives the
@@ -414,6 +483,9 @@ export interface PeerCertificate {
   /** The DER bytes. */
   raw: Buffer
 }
+
+/** Starts a SCRAM exchange, picking the mechanism from the server's comma-separated list. */
+export declare function pgScramStart(mechanisms: string, password: string, serverCertDer?: Buffer | undefined | null): PgScram | ErrorInfo
 
 /** Response compression settings from JS. */
 export interface RawCompression {

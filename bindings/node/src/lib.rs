@@ -11,6 +11,7 @@ mod error;
 mod http;
 mod http_client;
 mod net;
+mod postgres;
 mod redis;
 mod runtime;
 mod stream;

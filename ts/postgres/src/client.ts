@@ -1,0 +1,124 @@
+import { invalidArg } from '@iocrate/core'
+import { PgConnection, type PgConnectionOptions, type PgParam, type QueryOptions, type QueryResult, type SslOptions } from './connection.js'
+import type { Int8Mode, PgValue } from './events.js'
+
+/** Options of {@link connect}. */
+export interface ClientOptions {
+  /** `postgres://user:password@host:port/database?sslmode=require|verify-full|disable` */
+  url?: string
+  host?: string
+  port?: number
+  /** Unix socket directory (e.g. `/run/postgresql`). */
+  socketDir?: string
+  user?: string
+  password?: string
+  database?: string
+  /** TLS: `true` (verify against the system roots), node:tls-like settings, or `false`. */
+  ssl?: SslOptions
+  applicationName?: string
+  /** ms for connect + TLS + authentication. Default 10000. */
+  connectTimeout?: number
+  /** How int8 values come back. Default `'string'` (exact, like `pg` and postgres.js). */
+  int8?: Int8Mode
+}
+
+function resolve(o: ClientOptions | string): PgConnectionOptions {
+  const opts: ClientOptions = typeof o === 'string' ? { url: o } : o
+  let fromUrl: ClientOptions = {}
+  if (opts.url !== undefined) {
+    let u: URL
+    try {
+      u = new URL(opts.url)
+    } catch {
+      throw invalidArg('url', opts.url, 'is not a valid URL')
+    }
+    if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw invalidArg('url', opts.url, 'must start with postgres://')
+    fromUrl = {
+      ...(u.hostname ? { host: decodeURIComponent(u.hostname) } : {}),
+      ...(u.port ? { port: Number(u.port) } : {}),
+      ...(u.username ? { user: decodeURIComponent(u.username) } : {}),
+      ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+      ...(u.pathname.length > 1 ? { database: decodeURIComponent(u.pathname.slice(1)) } : {}),
+    }
+    const mode = u.searchParams.get('sslmode')
+    if (mode === 'disable') fromUrl.ssl = false
+    else if (mode === 'require') fromUrl.ssl = { rejectUnauthorized: false }
+    else if (mode === 'verify-ca' || mode === 'verify-full') fromUrl.ssl = true
+  }
+  const m = { ...fromUrl, ...withoutUrl(opts) }
+  const user = m.user ?? process.env.PGUSER ?? 'postgres'
+  return {
+    host: m.host ?? '127.0.0.1',
+    port: m.port ?? 5432,
+    socketDir: m.socketDir,
+    user,
+    password: m.password,
+    database: m.database ?? user,
+    ssl: m.ssl ?? false,
+    applicationName: m.applicationName,
+    connectTimeout: m.connectTimeout ?? 10_000,
+    int8: m.int8 ?? 'string',
+  }
+}
+
+function withoutUrl(o: ClientOptions): ClientOptions {
+  const { url: _u, ...rest } = o
+  return rest
+}
+
+/** A SQL text with its parameters, from the {@link Client.sql} tag. */
+export interface SqlQuery {
+  text: string
+  params: PgParam[]
+}
+
+/** Builds a parameterized query from a template: every `${value}` becomes `$n`. */
+export function sqlTemplate(strings: TemplateStringsArray, values: readonly PgParam[]): SqlQuery {
+  let text = strings[0]!
+  for (let i = 0; i < values.length; i++) text += '$' + (i + 1) + strings[i + 1]!
+  return { text, params: [...values] }
+}
+
+/**
+ * One connection to PostgreSQL. Queries issued in the same tick are pipelined into one
+ * write; each has its own Sync, so an error fails only that query.
+ */
+export class Client {
+  readonly #conn: PgConnection
+
+  /** @internal */
+  constructor(conn: PgConnection) {
+    this.#conn = conn
+  }
+
+  /** Server parameters reported at startup (`server_version`, `TimeZone`, ...). */
+  get parameters(): ReadonlyMap<string, string> {
+    return this.#conn.parameters
+  }
+
+  /** `query('select $1::int as n', [1])`. */
+  query<Row = Record<string, PgValue>>(text: string, params?: readonly PgParam[], opts?: QueryOptions): Promise<QueryResult<Row>> {
+    return this.#conn.query<Row>(text, params, opts)
+  }
+
+  /** A tagged template; values are always sent as parameters, never spliced into the text. */
+  async sql<Row = Record<string, PgValue>>(strings: TemplateStringsArray, ...values: PgParam[]): Promise<Row[]> {
+    const q = sqlTemplate(strings, values)
+    return (await this.#conn.query<Row>(q.text, q.params)).rows
+  }
+
+  /** Closes after the queries already sent are answered. */
+  end(): Promise<void> {
+    return this.#conn.close()
+  }
+
+  /** `await using client = await connect(url)`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.end()
+  }
+}
+
+/** Connects one client. */
+export async function connect(options: ClientOptions | string): Promise<Client> {
+  return new Client(await PgConnection.open(resolve(options)))
+}

@@ -1,0 +1,10 @@
+/**
+ * `@iocrate/postgres` (work in progress): a PostgreSQL client whose protocol codec runs in
+ * Rust (crates/postgres) — each socket read is decoded, rows included, in one call.
+ * @packageDocumentation
+ */
+export { Client, connect, sqlTemplate } from './client.js'
+export type { ClientOptions, SqlQuery } from './client.js'
+export type { PgParam, QueryOptions, QueryResult, SslOptions } from './connection.js'
+export { PgClientError, PgErrorCodes, PostgresError } from './errors.js'
+export type { Int8Mode, PgJson, PgValue } from './events.js'
