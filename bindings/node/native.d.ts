@@ -127,6 +127,8 @@ export declare class PgEncode {
    * — or Sync when `sync`.
    */
   static executeMore(maxRows: number, sync: boolean): Buffer | ErrorInfo
+  /** Flush. */
+  static flush(): Buffer
   /** Sync. */
   static sync(): Buffer
   /** Close statement `name` (+ Sync). */

@@ -358,6 +358,14 @@ impl PgEncode {
         }
     }
 
+    /// Flush.
+    #[napi]
+    pub fn flush() -> Buffer {
+        let mut b = Vec::new();
+        fe::flush(&mut b);
+        b.into()
+    }
+
     /// Sync.
     #[napi]
     pub fn sync() -> Buffer {

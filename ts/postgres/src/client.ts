@@ -1,5 +1,6 @@
 import { invalidArg } from '@iocrate/core'
-import { PgConnection, type PgConnectionOptions, type PgParam, type QueryOptions, type QueryResult, type SslOptions } from './connection.js'
+import type { Readable, Writable } from 'node:stream'
+import { PgConnection, type CursorOptions, type PgConnectionOptions, type PgParam, type QueryOptions, type QueryResult, type SslOptions } from './connection.js'
 import type { Int8Mode, PgValue } from './events.js'
 
 /** Options of {@link connect}. */
@@ -20,6 +21,16 @@ export interface ClientOptions {
   connectTimeout?: number
   /** How int8 values come back. Default `'string'` (exact, like `pg` and postgres.js). */
   int8?: Int8Mode
+  /**
+   * Prepare each distinct query text once per connection and reuse it (default true).
+   * Turn it off behind a transaction-mode pooler (PgBouncer), where a connection's
+   * prepared statements may belong to another client.
+   */
+  prepare?: boolean
+  /** Parsers for other types by OID: `{ 600: (text) => parsePoint(text) }`; they get the text PostgreSQL prints. */
+  types?: Readonly<Record<number, (text: string) => unknown>>
+  /** Extra startup parameters, e.g. `{ search_path: 'app,public', TimeZone: 'UTC' }`. */
+  params?: Record<string, string>
 }
 
 function resolve(o: ClientOptions | string): PgConnectionOptions {
@@ -58,6 +69,9 @@ function resolve(o: ClientOptions | string): PgConnectionOptions {
     applicationName: m.applicationName,
     connectTimeout: m.connectTimeout ?? 10_000,
     int8: m.int8 ?? 'string',
+    prepare: m.prepare ?? true,
+    types: m.types,
+    params: m.params,
   }
 }
 
@@ -105,6 +119,29 @@ export class Client {
   async sql<Row = Record<string, PgValue>>(strings: TemplateStringsArray, ...values: PgParam[]): Promise<Row[]> {
     const q = sqlTemplate(strings, values)
     return (await this.#conn.query<Row>(q.text, q.params)).rows
+  }
+
+  /**
+   * Yields the rows in batches of `batchSize`, fetching the next batch only when the last
+   * was taken (bounded memory for any result size).
+   */
+  cursor<Row = Record<string, PgValue>>(text: string, params?: readonly PgParam[], opts?: CursorOptions): AsyncIterableIterator<Row[]> {
+    return this.#conn.cursor<Row>(text, params, opts)
+  }
+
+  /** `COPY ... FROM STDIN`: a Writable for the data; `'finish'` once the server completed it. */
+  copyFrom(text: string): Promise<Writable> {
+    return this.#conn.copyFrom(text)
+  }
+
+  /** `COPY ... TO STDOUT`: a Readable of the data. */
+  copyTo(text: string): Readable {
+    return this.#conn.copyTo(text)
+  }
+
+  /** Cancels what the connection is running (CancelRequest). */
+  cancel(): Promise<void> {
+    return this.#conn.cancel()
   }
 
   /** Closes after the queries already sent are answered. */

@@ -1,6 +1,7 @@
 import * as nodeNet from 'node:net'
+import { Readable, Writable } from 'node:stream'
 import * as nodeTls from 'node:tls'
-import { errorFromInfo, isErrorInfo, native, type ErrorInfo } from '@iocrate/core'
+import { IocrateError, errorFromInfo, isErrorInfo, native, type ErrorInfo } from '@iocrate/core'
 import { PgClientError, PgErrorCodes, PostgresError } from './errors.js'
 import { EventReader, type Int8Mode, type PgValue } from './events.js'
 
@@ -22,6 +23,10 @@ export interface PgConnectionOptions {
   int8: Int8Mode
   /** Extra startup parameters (`options`, `search_path`, ...). */
   params?: Record<string, string> | undefined
+  /** Named prepared statements, reused per query text (default true; off for transaction-mode poolers). */
+  prepare: boolean
+  /** Parsers for values of other types, by type OID: they get the text PostgreSQL prints. */
+  types?: Readonly<Record<number, (text: string) => unknown>> | undefined
 }
 
 /** What a query resolves to: the rows, and the command's tag. */
@@ -40,20 +45,43 @@ export interface QueryResult<Row = Record<string, PgValue>> {
 export interface QueryOptions {
   /** Rows as arrays instead of objects. */
   rowMode?: 'object' | 'array'
+  /** Cancels the query on the server (a real CancelRequest) and rejects with `ABORT_ERR`. */
+  signal?: AbortSignal
+  /** Cancels the query on the server after this many ms and rejects with `ERR_PG_TIMEOUT`. */
+  timeout?: number
+}
+
+/** Options of a cursor. */
+export interface CursorOptions extends QueryOptions {
+  /** Rows per batch (and the most rows held at once). Default 1000. */
+  batchSize?: number
 }
 
 /** A query parameter: strings as text, Buffers as bytea, numbers/bigints/booleans/Dates/objects converted. */
 export type PgParam = string | number | bigint | boolean | Date | Buffer | null | undefined | PgParam[] | { [key: string]: unknown }
 
 interface Pending {
+  kind: 'query' | 'cursor' | 'copyIn' | 'copyOut'
   resolve: (r: QueryResult<unknown>) => void
   reject: (e: Error) => void
   rowMode: 'object' | 'array'
   columns: string[]
+  oids: number[]
   rows: unknown[]
   command: string
   count: number
   error: Error | undefined
+  /** A statement this query prepared: forgotten if the query fails. */
+  prepared?: string | undefined
+  /** Why we asked the server to cancel it. */
+  cancelled?: 'abort' | 'timeout' | undefined
+  cleanup?: (() => void) | undefined
+  /** Cursor: a batch is complete (PortalSuspended) or the result ended. */
+  onBatch?: ((rows: unknown[], done: boolean) => void) | undefined
+  /** COPY: the server is ready for data / sends data / is done. */
+  onCopyIn?: (() => void) | undefined
+  onCopyData?: ((b: Buffer) => void) | undefined
+  onCopyOut?: (() => void) | undefined
 }
 
 type Encoded = Buffer | ErrorInfo
@@ -111,6 +139,12 @@ export class PgConnection {
   #error: Error | undefined
   #startup: { resolve: () => void; reject: (e: Error) => void; scram?: InstanceType<typeof native.PgScram> } | undefined
   #cert: Buffer | undefined
+  /** Prepared statements by query text (insertion order = age). */
+  #statements = new Map<string, string>()
+  #nextStatement = 0
+  /** A cursor or COPY owns the connection: later queries wait in `#deferred`. */
+  #exclusive = false
+  #deferred: Array<() => void> = []
 
   private constructor(o: PgConnectionOptions, s: nodeNet.Socket) {
     this.options = o
@@ -214,7 +248,9 @@ export class PgConnection {
           }
           const n = p.columns.length
           const int8 = this.options.int8
-          if (p.rowMode === 'array') {
+          if (this.options.types !== undefined) {
+            p.rows.push(this.#customRow(r, p, int8))
+          } else if (p.rowMode === 'array') {
             const row = new Array<PgValue>(n)
             for (let i = 0; i < n; i++) row[i] = r.cell(int8)
             p.rows.push(row)
@@ -229,12 +265,17 @@ export class PgConnection {
         case 0x54 /* T */: {
           const n = r.u16()
           const cols: string[] = []
+          const oids: number[] = []
           for (let i = 0; i < n; i++) {
             cols.push(r.str())
-            r.pos += 10
+            oids.push(r.u32())
+            r.pos += 6
           }
           const p = this.#queue[this.#head]
-          if (p) p.columns = cols
+          if (p) {
+            p.columns = cols
+            p.oids = oids
+          }
           break
         }
         case 0x43 /* C */: {
@@ -245,6 +286,8 @@ export class PgConnection {
             p.command = sp < 0 ? tag : tag.slice(0, sp)
             const last = tag.lastIndexOf(' ')
             p.count = last < 0 ? 0 : Number(tag.slice(last + 1)) || 0
+            // A cursor runs without Sync until its end: close the cycle now.
+            if (p.kind === 'cursor') this.#write(unwrapEncoded(native.PgEncode.sync()))
           }
           break
         }
@@ -263,8 +306,7 @@ export class PgConnection {
             this.#queue.length = 0
             this.#head = 0
           }
-          if (p.error) p.reject(p.error)
-          else p.resolve({ rows: p.rows, columns: p.columns, command: p.command, count: p.count })
+          this.#finish(p)
           break
         }
         case 0x45 /* E */:
@@ -288,7 +330,11 @@ export class PgConnection {
             break
           }
           const p = this.#queue[this.#head]
-          if (p) p.error ??= e
+          if (p) {
+            p.error ??= e
+            // A cursor runs without Sync: the server now skips to one, so send it.
+            if (p.kind === 'cursor') this.#write(unwrapEncoded(native.PgEncode.sync()))
+          }
           break
         }
         case 0x52 /* R */:
@@ -312,22 +358,41 @@ export class PgConnection {
         case 0x74 /* t */:
           r.pos += r.u16() * 4
           break
-        case 0x47 /* G */:
-        case 0x48 /* H */:
-        case 0x57 /* W */: {
+        case 0x47 /* G: CopyInResponse */:
+        case 0x48 /* H: CopyOutResponse */:
+        case 0x57 /* W: CopyBothResponse */: {
           r.u8()
           r.pos += r.u16()
-          // COPY is not done by this connection yet: refuse it cleanly.
           const p = this.#queue[this.#head]
-          if (p) p.error ??= new PgClientError('ERR_PG_UNSUPPORTED', 'COPY is not supported by query(); use the COPY API')
-          this.#write(t === 0x47 ? unwrapEncoded(native.PgEncode.copyFail('COPY is not supported here')) : Buffer.alloc(0))
+          if (t === 0x47 && p?.onCopyIn) p.onCopyIn()
+          else if (t === 0x48 && p?.kind === 'copyOut') {
+            // Data follows.
+          } else {
+            // COPY through query(): refuse it cleanly (the server then ends the cycle).
+            if (p) p.error ??= new PgClientError('ERR_PG_COPY', 'COPY needs copyFrom() or copyTo(), not query()')
+            if (t === 0x47) this.#write(unwrapEncoded(native.PgEncode.copyFail('COPY is not supported through query()')))
+          }
           break
         }
-        case 0x64 /* d */:
-          r.bytes()
+        case 0x64 /* d */: {
+          const data = r.bytes()
+          this.#queue[this.#head]?.onCopyData?.(data)
+          break
+        }
+        case 0x73 /* s: PortalSuspended */: {
+          const p = this.#queue[this.#head]
+          if (p?.onBatch) {
+            const rows = p.rows
+            p.rows = []
+            p.onBatch(rows, false)
+          }
+          break
+        }
+        case 0x63 /* c: CopyDone */:
+          this.#queue[this.#head]?.onCopyOut?.()
           break
         default:
-          // 1 2 3 n s c I: nothing to carry.
+          // 1 2 3 n I: nothing to carry.
           break
       }
     }
@@ -398,28 +463,356 @@ export class PgConnection {
     if (b.length > 0 && !this.closed) this.#s.write(b)
   }
 
+  #statementFor(text: string): { name: string; parse: boolean; prepared: string | undefined } {
+    if (!this.options.prepare) return { name: '', parse: true, prepared: undefined }
+    const known = this.#statements.get(text)
+    if (known !== undefined) return { name: known, parse: false, prepared: undefined }
+    const name = 'i' + (this.#nextStatement++).toString(36)
+    this.#statements.set(text, name)
+    if (this.#statements.size > 500) {
+      // Forget the oldest, and close it on the server ahead of this query's Parse.
+      const [oldText, oldName] = this.#statements.entries().next().value as [string, string]
+      this.#statements.delete(oldText)
+      this.#out.push(unwrapEncoded(native.PgEncode.closeStatement(oldName)))
+      this.#queue.push(this.#pending('query', () => {}, () => {}, {}))
+    }
+    return { name, parse: true, prepared: name }
+  }
+
+  #pending(kind: Pending['kind'], resolve: (r: QueryResult<unknown>) => void, reject: (e: Error) => void, opts: QueryOptions): Pending {
+    return { kind, resolve, reject, rowMode: opts.rowMode ?? 'object', columns: [], oids: [], rows: [], command: '', count: 0, error: undefined }
+  }
+
+  // Signal and timeout: a real CancelRequest; the server then fails the query with 57014.
+  #arm(p: Pending, opts: QueryOptions): void {
+    const { signal, timeout } = opts
+    if (signal === undefined && !(timeout !== undefined && timeout > 0)) return
+    let timer: NodeJS.Timeout | undefined
+    const cancel = (why: 'abort' | 'timeout'): void => {
+      if (p.cancelled !== undefined) return
+      p.cancelled = why
+      void this.cancel()
+    }
+    const onAbort = (): void => cancel('abort')
+    if (signal) signal.addEventListener('abort', onAbort, { once: true })
+    if (timeout !== undefined && timeout > 0) timer = setTimeout(() => cancel('timeout'), timeout)
+    p.cleanup = () => {
+      signal?.removeEventListener('abort', onAbort)
+      if (timer) clearTimeout(timer)
+    }
+  }
+
+  #finish(p: Pending): void {
+    p.cleanup?.()
+    let err = p.error
+    if (err !== undefined && p.prepared !== undefined) {
+      // The statement may not exist on the server: prepare it again next time.
+      for (const [k, v] of this.#statements) if (v === p.prepared) this.#statements.delete(k)
+    }
+    if (err instanceof PostgresError && err.code === '57014' && p.cancelled !== undefined) {
+      err =
+        p.cancelled === 'abort'
+          ? new IocrateError('ABORT_ERR', 'The query was aborted (cancelled on the server)', { cause: err })
+          : new PgClientError(PgErrorCodes.TIMEOUT, 'The query timed out (cancelled on the server)', { cause: err })
+    }
+    if (p.kind !== 'query') this.#release()
+    if (p.onBatch && err === undefined) p.onBatch(p.rows, true)
+    if (err) p.reject(err)
+    else p.resolve({ rows: p.rows, columns: p.columns, command: p.command, count: p.count })
+  }
+
+  #release(): void {
+    this.#exclusive = false
+    const d = this.#deferred
+    this.#deferred = []
+    for (const f of d) {
+      if (this.#exclusive) this.#deferred.push(f)
+      else f()
+    }
+  }
+
+  #schedule(): void {
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      process.nextTick(() => this.#flush())
+    }
+  }
+
+  #lost(): Error {
+    return this.#error ?? new PgClientError(PgErrorCodes.CONNECTION_LOST, 'the connection is closed')
+  }
+
   /** Queues a query for this tick's write (queries in the same tick share one write). */
   query<Row = Record<string, PgValue>>(text: string, params: readonly PgParam[] = [], opts: QueryOptions = {}): Promise<QueryResult<Row>> {
-    if (this.closed) return Promise.reject(this.#error ?? new PgClientError(PgErrorCodes.CONNECTION_LOST, 'the connection is closed'))
-    let msg: Buffer
+    if (this.closed) return Promise.reject(this.#lost())
+    if (opts.signal?.aborted) return Promise.reject(new IocrateError('ABORT_ERR', 'The query was aborted', { cause: opts.signal.reason }))
+    if (this.#exclusive) {
+      return new Promise<QueryResult<Row>>((resolve, reject) => this.#deferred.push(() => void this.query<Row>(text, params, opts).then(resolve, reject)))
+    }
+    let encodedParams: Array<string | Buffer | null>
     try {
-      msg = unwrapEncoded(native.PgEncode.extended('', text, params.map(encodeParam), 0, true))
+      encodedParams = params.map(encodeParam)
     } catch (err) {
       return Promise.reject(err as Error)
     }
+    const st = this.#statementFor(text)
+    const enc = native.PgEncode.extended(st.name, st.parse ? text : null, encodedParams, 0, true)
+    if (isErrorInfo(enc)) {
+      if (st.prepared !== undefined) this.#statements.delete(text)
+      return Promise.reject(new PgClientError(enc.code, enc.message))
+    }
     return new Promise<QueryResult<Row>>((resolve, reject) => {
-      this.#queue.push({ resolve: resolve as (r: QueryResult<unknown>) => void, reject, rowMode: opts.rowMode ?? 'object', columns: [], rows: [], command: '', count: 0, error: undefined })
-      this.#out.push(msg)
-      if (!this.#scheduled) {
-        this.#scheduled = true
-        process.nextTick(() => this.#flush())
-      }
+      const p = this.#pending('query', resolve as (r: QueryResult<unknown>) => void, reject, opts)
+      p.prepared = st.prepared
+      this.#arm(p, opts)
+      this.#queue.push(p)
+      this.#out.push(enc)
+      this.#schedule()
     })
+  }
+
+  // Runs `f` now, or once the cursor or COPY that owns the connection is done.
+  #whenFree(f: () => void): void {
+    if (this.#exclusive) this.#deferred.push(f)
+    else f()
+  }
+
+  /**
+   * Runs a query and yields its rows in batches of `batchSize`, asking the server for the
+   * next batch only when the previous one was taken: a huge result never holds more than
+   * about one batch in memory. The connection runs nothing else meanwhile (other queries
+   * wait). Breaking out of the loop ends the query.
+   */
+  cursor<Row = Record<string, PgValue>>(text: string, params: readonly PgParam[] = [], opts: CursorOptions = {}): AsyncIterableIterator<Row[]> {
+    const batch = Math.max(1, Math.floor(opts.batchSize ?? 1000))
+    const ready: Row[][] = []
+    let done = false
+    let failed: Error | undefined
+    let started = false
+    let suspended = false
+    let waiting: { resolve: (r: IteratorResult<Row[]>) => void; reject: (e: Error) => void } | undefined
+    let finished: Promise<void> = Promise.resolve()
+    const wake = (): void => {
+      const w = waiting
+      if (w === undefined) return
+      if (ready.length > 0) {
+        waiting = undefined
+        w.resolve({ value: ready.shift()!, done: false })
+      } else if (failed !== undefined) {
+        waiting = undefined
+        w.reject(failed)
+      } else if (done) {
+        waiting = undefined
+        w.resolve({ value: undefined, done: true })
+      }
+    }
+    const start = (): void => {
+      started = true
+      finished = new Promise<void>((resolveEnd) => {
+        this.#whenFree(() => {
+          const fail = (e: Error): void => {
+            failed = e
+            resolveEnd()
+            wake()
+          }
+          if (this.closed) return fail(this.#lost())
+          const enc = native.PgEncode.extended('', text, params.map(encodeParam), batch, false)
+          if (isErrorInfo(enc)) return fail(new PgClientError(enc.code, enc.message))
+          this.#exclusive = true
+          const p = this.#pending(
+            'cursor',
+            () => {
+              done = true
+              resolveEnd()
+              wake()
+            },
+            fail,
+            opts,
+          )
+          p.onBatch = (rows, last) => {
+            if (rows.length > 0) ready.push(rows as Row[])
+            suspended = !last
+            wake()
+          }
+          this.#arm(p, opts)
+          this.#queue.push(p)
+          this.#out.push(enc, native.PgEncode.flush())
+          this.#schedule()
+        })
+      })
+    }
+    const more = (): void => {
+      if (!suspended) return
+      suspended = false
+      this.#write(unwrapEncoded(native.PgEncode.executeMore(batch, false)))
+    }
+    const it: AsyncIterableIterator<Row[]> = {
+      next: () => {
+        if (!started) start()
+        else if (ready.length === 0) more()
+        return new Promise<IteratorResult<Row[]>>((resolve, reject) => {
+          waiting = { resolve, reject }
+          wake()
+        })
+      },
+      return: async () => {
+        if (started && !done && failed === undefined) {
+          // End the portal early: Sync closes it and ends the cycle.
+          if (suspended) {
+            suspended = false
+            this.#write(native.PgEncode.sync())
+          }
+          ready.length = 0
+          await finished
+        }
+        done = true
+        return { value: undefined, done: true }
+      },
+      [Symbol.asyncIterator]() {
+        return it
+      },
+    }
+    return it
+  }
+
+  /**
+   * `COPY ... FROM STDIN`: resolves with a Writable for the data (text, CSV or binary, as
+   * the statement says); `'finish'` comes once the server has completed the COPY, and an
+   * error from the server destroys it. Other queries wait until it ends.
+   */
+  copyFrom(text: string): Promise<Writable> {
+    return new Promise<Writable>((resolveStream, rejectStream) => {
+      this.#whenFree(() => {
+        if (this.closed) return rejectStream(this.#lost())
+        this.#exclusive = true
+        let finalCb: ((err?: Error | null) => void) | undefined
+        let stream: Writable | undefined
+        const p = this.#pending(
+          'copyIn',
+          () => finalCb?.(),
+          (e) => {
+            if (stream === undefined) rejectStream(e)
+            else if (finalCb) finalCb(e)
+            else stream.destroy(e)
+          },
+          {},
+        )
+        const sock = this.#s
+        const send = (b: Buffer, cb: (err?: Error | null) => void): void => {
+          if (p.error) return cb(p.error)
+          if (this.closed) return cb(this.#lost())
+          sock.write(b, (err) => cb(err ?? null))
+        }
+        p.onCopyIn = () => {
+          stream = new Writable({
+            highWaterMark: 256 * 1024,
+            write: (chunk: Buffer, _enc, cb) => send(unwrapEncoded(native.PgEncode.copyData(chunk)), cb),
+            writev: (chunks, cb) => send(Buffer.concat(chunks.map((c) => unwrapEncoded(native.PgEncode.copyData(c.chunk as Buffer)))), cb),
+            final: (cb) => {
+              finalCb = cb
+              this.#write(native.PgEncode.copyDone())
+              this.#write(native.PgEncode.sync())
+            },
+            destroy: (err, cb) => {
+              if (err && finalCb === undefined && !p.error && !this.closed) {
+                // Abandoned mid-way: the server rolls the COPY back.
+                finalCb = () => {}
+                this.#write(unwrapEncoded(native.PgEncode.copyFail(err.message || 'aborted by the client')))
+                this.#write(native.PgEncode.sync())
+              }
+              cb(err)
+            },
+          })
+          resolveStream(stream)
+        }
+        this.#queue.push(p)
+        this.#out.push(unwrapEncoded(native.PgEncode.query(text)))
+        this.#schedule()
+      })
+    })
+  }
+
+  /**
+   * `COPY ... TO STDOUT`: a Readable of the data, with backpressure (reading from the
+   * server pauses while the consumer is behind). Other queries wait until it ends.
+   */
+  copyTo(text: string): Readable {
+    let p: Pending | undefined
+    const sock = this.#s
+    const out = new Readable({
+      highWaterMark: 256 * 1024,
+      read: () => {
+        sock.resume()
+      },
+      destroy: (err, cb) => {
+        // Stopped early: the rest is read and dropped, so the connection stays usable.
+        if (p) p.onCopyData = () => {}
+        sock.resume()
+        cb(err)
+      },
+    })
+    this.#whenFree(() => {
+      if (this.closed) {
+        out.destroy(this.#lost())
+        return
+      }
+      this.#exclusive = true
+      const q = this.#pending(
+        'copyOut',
+        () => out.push(null),
+        (e) => out.destroy(e),
+        {},
+      )
+      p = q
+      q.onCopyData = (b) => {
+        if (!out.push(Buffer.from(b))) sock.pause()
+      }
+      this.#queue.push(q)
+      this.#out.push(unwrapEncoded(native.PgEncode.query(text)))
+      this.#schedule()
+    })
+    return out
+  }
+
+  /**
+   * Asks the server to cancel what this connection is running: a CancelRequest on a new
+   * connection, as the protocol wants. Resolves once it was sent (or could not be).
+   */
+  cancel(): Promise<void> {
+    const o = this.options
+    return new Promise<void>((resolve) => {
+      const s = o.socketDir !== undefined ? nodeNet.connect({ path: `${o.socketDir}/.s.PGSQL.${o.port}` }) : nodeNet.connect({ host: o.host, port: o.port })
+      s.on('error', () => resolve())
+      s.on('close', () => resolve())
+      s.once('connect', () => s.end(unwrapEncoded(native.PgEncode.cancelRequest(this.processId, this.secret))))
+    })
+  }
+
+  #customRow(r: EventReader, p: Pending, int8: Int8Mode): unknown {
+    const types = this.options.types!
+    const n = p.columns.length
+    const arr = p.rowMode === 'array'
+    const row: Record<string, unknown> | unknown[] = arr ? new Array<unknown>(n) : {}
+    for (let i = 0; i < n; i++) {
+      let v: unknown = r.cell(int8)
+      const parse = types[p.oids[i]!]
+      if (parse !== undefined && typeof v === 'string') v = parse(v)
+      if (arr) (row as unknown[])[i] = v
+      else (row as Record<string, unknown>)[p.columns[i]!] = v
+    }
+    return row
   }
 
   /** Runs SQL with the simple protocol (several statements allowed, no parameters). */
   simple(text: string): Promise<QueryResult> {
-    return this.query(text)
+    if (this.closed) return Promise.reject(this.#lost())
+    return new Promise<QueryResult>((resolve, reject) => {
+      this.#whenFree(() => {
+        this.#queue.push(this.#pending('query', resolve as (r: QueryResult<unknown>) => void, reject, {}))
+        this.#out.push(unwrapEncoded(native.PgEncode.query(text)))
+        this.#schedule()
+      })
+    })
   }
 
   #flush(): void {

@@ -16,6 +16,8 @@ export const PgErrorCodes = {
   CONNECTION_LOST: 'ERR_PG_CONNECTION_LOST',
   /** The client was closed; the query was not sent. */
   CLOSED: 'ERR_PG_CLOSED',
+  /** The query ran past its `timeout` and was cancelled on the server. */
+  TIMEOUT: 'ERR_PG_TIMEOUT',
   /** The server refused TLS (`sslmode` required it). */
   TLS_REFUSED: 'ERR_PG_TLS_REFUSED',
 } as const

@@ -5,6 +5,6 @@
  */
 export { Client, connect, sqlTemplate } from './client.js'
 export type { ClientOptions, SqlQuery } from './client.js'
-export type { PgParam, QueryOptions, QueryResult, SslOptions } from './connection.js'
+export type { CursorOptions, PgParam, QueryOptions, QueryResult, SslOptions } from './connection.js'
 export { PgClientError, PgErrorCodes, PostgresError } from './errors.js'
 export type { Int8Mode, PgJson, PgValue } from './events.js'
