@@ -33,7 +33,8 @@ export interface ClientOptions {
   params?: Record<string, string>
 }
 
-function resolve(o: ClientOptions | string): PgConnectionOptions {
+/** Options with their defaults, for one connection (also used by the pool). @internal */
+export function resolve(o: ClientOptions | string): PgConnectionOptions {
   const opts: ClientOptions = typeof o === 'string' ? { url: o } : o
   let fromUrl: ClientOptions = {}
   if (opts.url !== undefined) {
@@ -86,6 +87,11 @@ export interface SqlQuery {
   params: PgParam[]
 }
 
+/** A quoted identifier (`"` doubled). */
+export function quoteIdent(name: string): string {
+  return '"' + name.replace(/"/g, '""') + '"'
+}
+
 /** Builds a parameterized query from a template: every `${value}` becomes `$n`. */
 export function sqlTemplate(strings: TemplateStringsArray, values: readonly PgParam[]): SqlQuery {
   let text = strings[0]!
@@ -99,6 +105,7 @@ export function sqlTemplate(strings: TemplateStringsArray, values: readonly PgPa
  */
 export class Client {
   readonly #conn: PgConnection
+  readonly #listeners = new Map<string, Set<(payload: string, channel: string, pid: number) => void>>()
 
   /** @internal */
   constructor(conn: PgConnection) {
@@ -137,6 +144,35 @@ export class Client {
   /** `COPY ... TO STDOUT`: a Readable of the data. */
   copyTo(text: string): Readable {
     return this.#conn.copyTo(text)
+  }
+
+  /**
+   * `LISTEN channel`: `fn(payload, channel, pid)` gets its notifications. Resolves once
+   * listening; `unlisten()` stops.
+   */
+  async listen(channel: string, fn: (payload: string, channel: string, pid: number) => void): Promise<{ unlisten: () => Promise<void> }> {
+    let set = this.#listeners.get(channel)
+    if (set === undefined) {
+      this.#listeners.set(channel, (set = new Set()))
+      this.#conn.onNotification ??= (ch, payload, pid) => {
+        for (const f of this.#listeners.get(ch) ?? []) f(payload, ch, pid)
+      }
+      await this.#conn.simple(`LISTEN ${quoteIdent(channel)}`)
+    }
+    set.add(fn)
+    return {
+      unlisten: async () => {
+        const s = this.#listeners.get(channel)
+        if (s === undefined || !s.delete(fn) || s.size > 0) return
+        this.#listeners.delete(channel)
+        await this.#conn.simple(`UNLISTEN ${quoteIdent(channel)}`)
+      },
+    }
+  }
+
+  /** `NOTIFY` through `pg_notify(channel, payload)`. */
+  async notify(channel: string, payload = ''): Promise<void> {
+    await this.#conn.query('select pg_notify($1, $2)', [channel, payload])
   }
 
   /** Cancels what the connection is running (CancelRequest). */
