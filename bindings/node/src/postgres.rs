@@ -139,6 +139,7 @@ fn encode_event(msg: &Message<'_>, rows: &mut Option<RowTape>, out: &mut Vec<u8>
         }
         Message::ReadyForQuery { status } => {
             use iocrate_postgres::backend::TransactionStatus as T;
+            *rows = None;
             out.push(b'Z');
             out.push(match status {
                 T::Idle => b'I',
@@ -164,16 +165,28 @@ fn encode_event(msg: &Message<'_>, rows: &mut Option<RowTape>, out: &mut Vec<u8>
             out.push(b'D');
             let at = out.len();
             out.extend_from_slice(&[0; 4]);
-            tape.append_row(row, out).map_err(|e| (e.code(), e.to_string()))?;
+            if let Err(e) = tape.append_row(row, out) {
+                // Leave only whole events behind (append_row rolled its cells back).
+                out.truncate(at - 1);
+                return Err((e.code(), e.to_string()));
+            }
             let n = (out.len() - at - 4) as u32;
             out[at..at + 4].copy_from_slice(&n.to_le_bytes());
         }
         Message::CommandComplete { tag } => {
+            // The result is over: a DataRow now would belong to no RowDescription.
+            *rows = None;
             out.push(b'C');
             put_str(out, tag.as_bytes());
         }
-        Message::EmptyQueryResponse => out.push(b'I'),
+        Message::EmptyQueryResponse => {
+            *rows = None;
+            out.push(b'I')
+        }
         Message::ErrorResponse(f) | Message::NoticeResponse(f) => {
+            if matches!(msg, Message::ErrorResponse(_)) {
+                *rows = None;
+            }
             out.push(if matches!(msg, Message::ErrorResponse(_)) { b'E' } else { b'N' });
             let fields: [(u8, &Option<std::borrow::Cow<'_, str>>); 18] = [
                 (b'S', &f.severity),

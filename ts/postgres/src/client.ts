@@ -31,6 +31,8 @@ export interface ClientOptions {
   types?: Readonly<Record<number, (text: string) => unknown>>
   /** Extra startup parameters, e.g. `{ search_path: 'app,public', TimeZone: 'UTC' }`. */
   params?: Record<string, string>
+  /** Largest message accepted from the server, in bytes (default 1 GiB − 1): a longer one fails with `ERR_PG_LIMIT`. */
+  maxMessageSize?: number
 }
 
 /** Options with their defaults, for one connection (also used by the pool). @internal */
@@ -73,6 +75,7 @@ export function resolve(o: ClientOptions | string): PgConnectionOptions {
     prepare: m.prepare ?? true,
     types: m.types,
     params: m.params,
+    maxMessageSize: m.maxMessageSize,
   }
 }
 

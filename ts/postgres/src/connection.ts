@@ -27,6 +27,8 @@ export interface PgConnectionOptions {
   prepare: boolean
   /** Parsers for values of other types, by type OID: they get the text PostgreSQL prints. */
   types?: Readonly<Record<number, (text: string) => unknown>> | undefined
+  /** Largest backend message accepted, in bytes (default 1 GiB − 1). */
+  maxMessageSize?: number | undefined
 }
 
 /** What a query resolves to: the rows, and the command's tag. */
@@ -95,12 +97,25 @@ function unwrapEncoded(b: Encoded): Buffer {
 export function encodeParam(v: PgParam): string | Buffer | null {
   if (v === null || v === undefined) return null
   if (typeof v === 'string') return v
-  if (typeof v === 'number' || typeof v === 'bigint') return String(v)
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v)
+  if (typeof v === 'bigint') return String(v)
   if (typeof v === 'boolean') return v ? 't' : 'f'
   if (Buffer.isBuffer(v)) return v
-  if (v instanceof Date) return v.toISOString()
+  if (v instanceof Date) return dateParam(v)
   if (Array.isArray(v)) return arrayLiteral(v)
   return JSON.stringify(v)
+}
+
+// A Date as timestamptz input: ISO for years 1..9999, else PostgreSQL's own form (the
+// year in full, `BC` for year 0 and before, which is 1 BC).
+function dateParam(d: Date): string {
+  const t = d.getTime()
+  if (Number.isNaN(t)) throw new PgClientError(PgErrorCodes.ENCODE, 'an Invalid Date cannot be sent as a parameter')
+  const y = d.getUTCFullYear()
+  if (y >= 1 && y <= 9999) return d.toISOString()
+  const iso = d.toISOString()
+  const rest = iso.slice(iso.indexOf('-', 1))
+  return y <= 0 ? `${String(1 - y).padStart(4, '0')}${rest} BC` : `${y}${rest}`
 }
 
 function arrayLiteral(a: PgParam[]): string {
@@ -131,7 +146,7 @@ export class PgConnection {
   onNotification: ((channel: string, payload: string, pid: number) => void) | undefined
   onClose: ((err: Error | undefined) => void) | undefined
   #s: nodeNet.Socket
-  #wire = new native.PgWire()
+  #wire: InstanceType<typeof native.PgWire>
   #queue: Pending[] = []
   #head = 0
   #out: Buffer[] = []
@@ -149,6 +164,7 @@ export class PgConnection {
   private constructor(o: PgConnectionOptions, s: nodeNet.Socket) {
     this.options = o
     this.#s = s
+    this.#wire = new native.PgWire(o.maxMessageSize)
   }
 
   /** Connects, negotiates TLS, authenticates, and waits for ReadyForQuery. */
@@ -228,9 +244,15 @@ export class PgConnection {
   #data(d: Buffer): void {
     const r = this.#wire.feed(d)
     if (r == null) return
-    if (Buffer.isBuffer(r)) return this.#events(r)
-    const done = this.#wire.takeCompleted()
-    if (done !== null) this.#events(done)
+    try {
+      if (Buffer.isBuffer(r)) return this.#events(r)
+      const done = this.#wire.takeCompleted()
+      if (done !== null) this.#events(done)
+    } catch (err) {
+      // A listener of ours threw, or the tape is not what we expect: never carry on with a
+      // connection whose replies may now go to the wrong query.
+      return this.destroy(new PgClientError(PgErrorCodes.PROTOCOL, `iocrate postgres: ${(err as Error).message}`, { cause: err }))
+    }
     this.destroy(new PgClientError(r.code, r.message))
   }
 

@@ -122,13 +122,14 @@ export class EventReader {
       case DATE: {
         const ms = b.readDoubleLE(this.pos)
         this.pos += 8
-        return new Date(ms)
+        // 'infinity' and '-infinity' have no Date: they come back as ±Infinity.
+        return Number.isFinite(ms) ? new Date(ms) : ms
       }
       case TIMESTAMP:
       case TIMESTAMPTZ: {
         const ms = b.readDoubleLE(this.pos)
         this.pos += 12 // + i32 extra microseconds, below a Date's resolution
-        return new Date(ms)
+        return Number.isFinite(ms) ? new Date(ms) : ms
       }
       case ARRAY: {
         const nd = this.u32()

@@ -104,7 +104,7 @@ pub(super) fn binary(ty: u32, v: &[u8], out: &mut Vec<u8>, depth: u8) -> Result<
         oid::INT2 => put_fixed(out, tape::I16, &i16::from_be_bytes(fixed(ty, v)?).to_le_bytes()),
         oid::INT4 => put_fixed(out, tape::I32, &i32::from_be_bytes(fixed(ty, v)?).to_le_bytes()),
         oid::INT8 => put_fixed(out, tape::I64, &i64::from_be_bytes(fixed(ty, v)?).to_le_bytes()),
-        oid::OID => put_fixed(out, tape::I64, &i64::from(u32::from_be_bytes(fixed(ty, v)?)).to_le_bytes()),
+        oid::OID => put_fixed(out, tape::F64, &f64::from(u32::from_be_bytes(fixed(ty, v)?)).to_le_bytes()),
         oid::FLOAT4 => put_fixed(out, tape::F32, &f32::from_be_bytes(fixed(ty, v)?).to_le_bytes()),
         oid::FLOAT8 => put_fixed(out, tape::F64, &f64::from_be_bytes(fixed(ty, v)?).to_le_bytes()),
         oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME | oid::UNKNOWN | oid::XML => put_text(out, v),
@@ -182,8 +182,11 @@ pub(super) fn text(ty: u32, v: &[u8], out: &mut Vec<u8>) {
         oid::INT2 => s.parse::<i16>().ok().map(|n| put_fixed(out, tape::I16, &n.to_le_bytes())),
         oid::INT4 => s.parse::<i32>().ok().map(|n| put_fixed(out, tape::I32, &n.to_le_bytes())),
         oid::INT8 => s.parse::<i64>().ok().map(|n| put_fixed(out, tape::I64, &n.to_le_bytes())),
-        oid::OID => s.parse::<u32>().ok().map(|n| put_fixed(out, tape::I64, &i64::from(n).to_le_bytes())),
-        oid::FLOAT4 => float(s).map(|n| put_fixed(out, tape::F32, &(n as f32).to_le_bytes())),
+        // An OID fits a double exactly: a plain number, unlike int8.
+        oid::OID => s.parse::<u32>().ok().map(|n| put_fixed(out, tape::F64, &f64::from(n).to_le_bytes())),
+        // The text is the shortest decimal that reads back as the float4: keep it as a
+        // double, so `0.1::float4` is 0.1 and not 0.10000000149011612.
+        oid::FLOAT4 => float(s).map(|n| put_fixed(out, tape::F64, &n.to_le_bytes())),
         oid::FLOAT8 => float(s).map(|n| put_fixed(out, tape::F64, &n.to_le_bytes())),
         oid::BYTEA => bytea_text(s).map(|b| put_len(out, tape::BYTES, &b)),
         oid::JSON | oid::JSONB => {
