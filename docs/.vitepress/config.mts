@@ -24,6 +24,7 @@ function guideSidebar(prefix: string, zh: boolean): DefaultTheme.SidebarItem[] {
         { text: zh ? 'HTTP 安全' : 'HTTP security', link: `${prefix}/modules/http-security` },
         { text: '@iocrate/websocket', link: `${prefix}/modules/websocket` },
         { text: '@iocrate/redis', link: `${prefix}/modules/redis` },
+        { text: '@iocrate/postgres', link: `${prefix}/modules/postgres` },
       ],
     },
     {

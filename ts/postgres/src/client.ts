@@ -1,5 +1,6 @@
 import { invalidArg } from '@iocrate/core'
 import type { Readable, Writable } from 'node:stream'
+import { fragment, quoteIdent, rowList, type RowList, type SqlValue } from './sql.js'
 import { PgConnection, type CursorOptions, type PgConnectionOptions, type PgParam, type QueryOptions, type QueryResult, type SslOptions } from './connection.js'
 import type { Int8Mode, PgValue } from './events.js'
 
@@ -90,17 +91,6 @@ export interface SqlQuery {
   params: PgParam[]
 }
 
-/** A quoted identifier (`"` doubled). */
-export function quoteIdent(name: string): string {
-  return '"' + name.replace(/"/g, '""') + '"'
-}
-
-/** Builds a parameterized query from a template: every `${value}` becomes `$n`. */
-export function sqlTemplate(strings: TemplateStringsArray, values: readonly PgParam[]): SqlQuery {
-  let text = strings[0]!
-  for (let i = 0; i < values.length; i++) text += '$' + (i + 1) + strings[i + 1]!
-  return { text, params: [...values] }
-}
 
 /**
  * One connection to PostgreSQL. Queries issued in the same tick are pipelined into one
@@ -125,10 +115,14 @@ export class Client {
     return this.#conn.query<Row>(text, params, opts)
   }
 
-  /** A tagged template; values are always sent as parameters, never spliced into the text. */
-  async sql<Row = Record<string, PgValue>>(strings: TemplateStringsArray, ...values: PgParam[]): Promise<Row[]> {
-    const q = sqlTemplate(strings, values)
-    return (await this.#conn.query<Row>(q.text, q.params)).rows
+  /**
+   * A tagged template: values are always sent as parameters, never spliced into the text;
+   * `sql.id()`, `sql.list()` and nested `sql` fragments are expanded. Resolves with the rows
+   * (the array also carries `count`, `command` and `columns`).
+   */
+  async sql<Row = Record<string, PgValue>>(strings: TemplateStringsArray, ...values: SqlValue[]): Promise<RowList<Row>> {
+    const q = fragment(strings, values).toQuery()
+    return rowList(await this.#conn.query<Row>(q.text, q.params))
   }
 
   /**

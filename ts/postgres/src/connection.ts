@@ -77,6 +77,7 @@ interface Pending {
   prepared?: string | undefined
   /** Why we asked the server to cancel it. */
   cancelled?: 'abort' | 'timeout' | undefined
+  cancelSent?: boolean | undefined
   cleanup?: (() => void) | undefined
   /** Cursor: a batch is complete (PortalSuspended) or the result ended. */
   onBatch?: ((rows: unknown[], done: boolean) => void) | undefined
@@ -159,6 +160,8 @@ export class PgConnection {
   #nextStatement = 0
   /** A cursor or COPY owns the connection: later queries wait in `#deferred`. */
   #exclusive = false
+  /** close() was called: later queries fail with ERR_PG_CLOSED. */
+  #ended = false
   #deferred: Array<() => void> = []
 
   private constructor(o: PgConnectionOptions, s: nodeNet.Socket) {
@@ -391,7 +394,7 @@ export class PgConnection {
             // Data follows.
           } else {
             // COPY through query(): refuse it cleanly (the server then ends the cycle).
-            if (p) p.error ??= new PgClientError('ERR_PG_COPY', 'COPY needs copyFrom() or copyTo(), not query()')
+            if (p) p.error ??= new PgClientError(PgErrorCodes.COPY, 'COPY needs copyFrom() or copyTo(), not query()')
             if (t === 0x47) this.#write(unwrapEncoded(native.PgEncode.copyFail('COPY is not supported through query()')))
           }
           break
@@ -513,7 +516,12 @@ export class PgConnection {
     const cancel = (why: 'abort' | 'timeout'): void => {
       if (p.cancelled !== undefined) return
       p.cancelled = why
-      void this.cancel()
+      // A CancelRequest stops whatever the backend runs now: only send it while this
+      // query is the one running; otherwise when it gets its turn (#finish).
+      if (this.#queue[this.#head] === p) {
+        p.cancelSent = true
+        void this.cancel()
+      }
     }
     const onAbort = (): void => cancel('abort')
     if (signal) signal.addEventListener('abort', onAbort, { once: true })
@@ -526,6 +534,11 @@ export class PgConnection {
 
   #finish(p: Pending): void {
     p.cleanup?.()
+    const next = this.#queue[this.#head]
+    if (next?.cancelled !== undefined && !next.cancelSent) {
+      next.cancelSent = true
+      void this.cancel()
+    }
     let err = p.error
     if (err !== undefined && p.prepared !== undefined) {
       // The statement may not exist on the server: prepare it again next time.
@@ -561,12 +574,13 @@ export class PgConnection {
   }
 
   #lost(): Error {
+    if (this.#ended) return new PgClientError(PgErrorCodes.CLOSED, 'the client was closed (end())')
     return this.#error ?? new PgClientError(PgErrorCodes.CONNECTION_LOST, 'the connection is closed')
   }
 
   /** Queues a query for this tick's write (queries in the same tick share one write). */
   query<Row = Record<string, PgValue>>(text: string, params: readonly PgParam[] = [], opts: QueryOptions = {}): Promise<QueryResult<Row>> {
-    if (this.closed) return Promise.reject(this.#lost())
+    if (this.closed || this.#ended) return Promise.reject(this.#lost())
     if (opts.signal?.aborted) return Promise.reject(new IocrateError('ABORT_ERR', 'The query was aborted', { cause: opts.signal.reason }))
     if (this.#exclusive) {
       return new Promise<QueryResult<Row>>((resolve, reject) => this.#deferred.push(() => void this.query<Row>(text, params, opts).then(resolve, reject)))
@@ -730,17 +744,17 @@ export class PgConnection {
             highWaterMark: 256 * 1024,
             write: (chunk: Buffer, _enc, cb) => send(unwrapEncoded(native.PgEncode.copyData(chunk)), cb),
             writev: (chunks, cb) => send(Buffer.concat(chunks.map((c) => unwrapEncoded(native.PgEncode.copyData(c.chunk as Buffer)))), cb),
+            // COPY runs as a simple Query: its ReadyForQuery follows CopyDone/CopyFail by
+            // itself, and a Sync here would produce a second one for the next query.
             final: (cb) => {
               finalCb = cb
               this.#write(native.PgEncode.copyDone())
-              this.#write(native.PgEncode.sync())
             },
             destroy: (err, cb) => {
               if (err && finalCb === undefined && !p.error && !this.closed) {
                 // Abandoned mid-way: the server rolls the COPY back.
                 finalCb = () => {}
                 this.#write(unwrapEncoded(native.PgEncode.copyFail(err.message || 'aborted by the client')))
-                this.#write(native.PgEncode.sync())
               }
               cb(err)
             },
@@ -873,6 +887,7 @@ export class PgConnection {
   /** Sends Terminate and closes once the queue is answered. */
   async close(): Promise<void> {
     if (this.closed) return
+    this.#ended = true
     while (this.pending > 0 && !this.closed) {
       const last = this.#queue[this.#queue.length - 1]!
       await new Promise<void>((r) => {

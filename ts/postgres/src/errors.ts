@@ -18,6 +18,12 @@ export const PgErrorCodes = {
   CLOSED: 'ERR_PG_CLOSED',
   /** The query ran past its `timeout` and was cancelled on the server. */
   TIMEOUT: 'ERR_PG_TIMEOUT',
+  /** Pool: no connection became available within `acquireTimeout`. */
+  ACQUIRE_TIMEOUT: 'ERR_PG_ACQUIRE_TIMEOUT',
+  /** Pool: `COMMIT` was answered with a rollback (a statement of the transaction had failed). */
+  TX_ROLLED_BACK: 'ERR_PG_TX_ROLLED_BACK',
+  /** COPY through `query()`, or a COPY in the direction the call does not do. */
+  COPY: 'ERR_PG_COPY',
   /** The server refused TLS (`sslmode` required it). */
   TLS_REFUSED: 'ERR_PG_TLS_REFUSED',
 } as const
@@ -34,9 +40,7 @@ export class PgClientError extends IocrateError {
  * An error the server reported (ErrorResponse), with every field it sent. `code` is the
  * SQLSTATE (`23505` unique_violation, `42601` syntax_error, `57014` query_canceled, ...).
  */
-export class PostgresError extends Error {
-  /** SQLSTATE. */
-  readonly code: string
+export class PostgresError extends IocrateError {
   /** `ERROR`, `FATAL`, `PANIC` (localized: see `severityLocal`). */
   readonly severity: string
   /** Localized severity. */
@@ -58,9 +62,9 @@ export class PostgresError extends Error {
   readonly routine?: string
 
   constructor(fields: Map<string, string>) {
-    super(fields.get('M') ?? 'unknown server error')
+    // `code` is the SQLSTATE.
+    super(fields.get('C') ?? 'XX000', fields.get('M') ?? 'unknown server error')
     this.name = 'PostgresError'
-    this.code = fields.get('C') ?? 'XX000'
     this.severity = fields.get('V') ?? fields.get('S') ?? 'ERROR'
     const set = (k: string, name: string, num = false): void => {
       const v = fields.get(k)
