@@ -119,9 +119,10 @@ export declare class PgEncode {
   /**
    * One extended-protocol query cycle: [Parse `stmt` `sql` if `sql` is given] + Bind
    * (text parameters; Buffers as binary) + Describe portal + Execute (`maxRows`, 0 = all)
-   * [+ Sync unless `sync` is false]. Results come in text format.
+   * [+ Sync unless `sync` is false]. Results in text format, or per column as
+   * `resultFormats` says (a byte per column: 1 binary, 0 text; see `pgBinaryFormats`).
    */
-  static extended(stmt: string, sql: string | undefined | null, params: Array<Param>, maxRows: number, sync: boolean): Buffer | ErrorInfo
+  static extended(stmt: string, sql: string | undefined | null, params: Array<Param>, maxRows: number, sync: boolean, resultFormats?: Buffer | undefined | null): Buffer | ErrorInfo
   /**
    * Execute `maxRows` more rows of the unnamed portal (after PortalSuspended), then Flush
    * — or Sync when `sync`.
@@ -485,6 +486,12 @@ export interface PeerCertificate {
   /** The DER bytes. */
   raw: Buffer
 }
+
+/**
+ * The result format to ask for per column of these types: 1 (binary) where the codec
+ * decodes the binary form, else 0 (text).
+ */
+export declare function pgBinaryFormats(typeOids: Array<number>): Buffer
 
 /** Starts a SCRAM exchange, picking the mechanism from the server's comma-separated list. */
 export declare function pgScramStart(mechanisms: string, password: string, serverCertDer?: Buffer | undefined | null): PgScram | ErrorInfo

@@ -326,9 +326,17 @@ impl PgEncode {
 
     /// One extended-protocol query cycle: [Parse `stmt` `sql` if `sql` is given] + Bind
     /// (text parameters; Buffers as binary) + Describe portal + Execute (`maxRows`, 0 = all)
-    /// [+ Sync unless `sync` is false]. Results come in text format.
+    /// [+ Sync unless `sync` is false]. Results in text format, or per column as
+    /// `resultFormats` says (a byte per column: 1 binary, 0 text; see `pgBinaryFormats`).
     #[napi]
-    pub fn extended(stmt: String, sql: Option<String>, params: Vec<Param>, max_rows: u32, sync: bool) -> Either<Buffer, ErrorInfo> {
+    pub fn extended(
+        stmt: String,
+        sql: Option<String>,
+        params: Vec<Param>,
+        max_rows: u32,
+        sync: bool,
+        result_formats: Option<BufferSlice>,
+    ) -> Either<Buffer, ErrorInfo> {
         let mut b = Vec::with_capacity(64 + sql.as_ref().map_or(0, |s| s.len()));
         let r = (|| {
             if let Some(sql) = &sql {
@@ -345,7 +353,11 @@ impl PgEncode {
                 })
                 .collect();
             let all_text = formats.iter().all(|f| *f == Format::Text);
-            fe::bind(&mut b, "", &stmt, if all_text { &[] } else { &formats }, &values, &[])?;
+            let results: Vec<Format> = result_formats
+                .as_ref()
+                .map(|f| f.iter().map(|&x| if x == 1 { Format::Binary } else { Format::Text }).collect())
+                .unwrap_or_default();
+            fe::bind(&mut b, "", &stmt, if all_text { &[] } else { &formats }, &values, &results)?;
             fe::describe_portal(&mut b, "")?;
             fe::execute(&mut b, "", max_rows)?;
             if sync {
@@ -442,6 +454,13 @@ impl PgEncode {
 #[napi]
 pub struct PgScram {
     scram: Scram,
+}
+
+/// The result format to ask for per column of these types: 1 (binary) where the codec
+/// decodes the binary form, else 0 (text).
+#[napi]
+pub fn pg_binary_formats(type_oids: Vec<u32>) -> Buffer {
+    type_oids.iter().map(|&o| u8::from(iocrate_postgres::types::binary_result_supported(o))).collect::<Vec<u8>>().into()
 }
 
 /// Starts a SCRAM exchange, picking the mechanism from the server's comma-separated list.

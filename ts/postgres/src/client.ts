@@ -34,6 +34,13 @@ export interface ClientOptions {
   params?: Record<string, string>
   /** Largest message accepted from the server, in bytes (default 1 GiB − 1): a longer one fails with `ERR_PG_LIMIT`. */
   maxMessageSize?: number
+  /**
+   * Ask for rows in binary format (default true): from the second run of a prepared
+   * statement on, every column whose binary form the codec decodes comes in binary, which
+   * spares the server printing and the client parsing numbers and dates. Values are the
+   * same either way. Needs `prepare`.
+   */
+  binary?: boolean
 }
 
 /** Options with their defaults, for one connection (also used by the pool). @internal */
@@ -77,6 +84,7 @@ export function resolve(o: ClientOptions | string): PgConnectionOptions {
     types: m.types,
     params: m.params,
     maxMessageSize: m.maxMessageSize,
+    binary: m.binary ?? true,
   }
 }
 

@@ -29,6 +29,8 @@ export interface PgConnectionOptions {
   types?: Readonly<Record<number, (text: string) => unknown>> | undefined
   /** Largest backend message accepted, in bytes (default 1 GiB − 1). */
   maxMessageSize?: number | undefined
+  /** Rows of prepared statements in binary format from their second run (default true). */
+  binary?: boolean | undefined
 }
 
 /** What a query resolves to: the rows, and the command's tag. */
@@ -62,6 +64,13 @@ export interface CursorOptions extends QueryOptions {
 /** A query parameter: strings as text, Buffers as bytea, numbers/bigints/booleans/Dates/objects converted. */
 export type PgParam = string | number | bigint | boolean | Date | Buffer | null | undefined | PgParam[] | { [key: string]: unknown }
 
+/** A prepared statement: its name, and the result formats learned from its first run. */
+interface Statement {
+  name: string
+  /** A byte per column (1 binary, 0 text); unknown until the first RowDescription. */
+  formats: Buffer | undefined
+}
+
 interface Pending {
   kind: 'query' | 'cursor' | 'copyIn' | 'copyOut'
   resolve: (r: QueryResult<unknown>) => void
@@ -75,6 +84,8 @@ interface Pending {
   error: Error | undefined
   /** A statement this query prepared: forgotten if the query fails. */
   prepared?: string | undefined
+  /** The cached statement it runs, to learn its result formats from. */
+  stmt?: Statement | undefined
   /** Why we asked the server to cancel it. */
   cancelled?: 'abort' | 'timeout' | undefined
   cancelSent?: boolean | undefined
@@ -156,7 +167,7 @@ export class PgConnection {
   #startup: { resolve: () => void; reject: (e: Error) => void; scram?: InstanceType<typeof native.PgScram> } | undefined
   #cert: Buffer | undefined
   /** Prepared statements by query text (insertion order = age). */
-  #statements = new Map<string, string>()
+  #statements = new Map<string, Statement>()
   #nextStatement = 0
   /** A cursor or COPY owns the connection: later queries wait in `#deferred`. */
   #exclusive = false
@@ -300,6 +311,7 @@ export class PgConnection {
           if (p) {
             p.columns = cols
             p.oids = oids
+            if (p.stmt !== undefined && p.stmt.formats === undefined && this.options.binary) p.stmt.formats = native.pgBinaryFormats(oids)
           }
           break
         }
@@ -488,20 +500,20 @@ export class PgConnection {
     if (b.length > 0 && !this.closed) this.#s.write(b)
   }
 
-  #statementFor(text: string): { name: string; parse: boolean; prepared: string | undefined } {
-    if (!this.options.prepare) return { name: '', parse: true, prepared: undefined }
+  #statementFor(text: string): { st: Statement | undefined; parse: boolean; prepared: string | undefined } {
+    if (!this.options.prepare) return { st: undefined, parse: true, prepared: undefined }
     const known = this.#statements.get(text)
-    if (known !== undefined) return { name: known, parse: false, prepared: undefined }
-    const name = 'i' + (this.#nextStatement++).toString(36)
-    this.#statements.set(text, name)
+    if (known !== undefined) return { st: known, parse: false, prepared: undefined }
+    const st: Statement = { name: 'i' + (this.#nextStatement++).toString(36), formats: undefined }
+    this.#statements.set(text, st)
     if (this.#statements.size > 500) {
       // Forget the oldest, and close it on the server ahead of this query's Parse.
-      const [oldText, oldName] = this.#statements.entries().next().value as [string, string]
+      const [oldText, old] = this.#statements.entries().next().value as [string, Statement]
       this.#statements.delete(oldText)
-      this.#out.push(unwrapEncoded(native.PgEncode.closeStatement(oldName)))
+      this.#out.push(unwrapEncoded(native.PgEncode.closeStatement(old.name)))
       this.#queue.push(this.#pending('query', () => {}, () => {}, {}))
     }
-    return { name, parse: true, prepared: name }
+    return { st, parse: true, prepared: st.name }
   }
 
   #pending(kind: Pending['kind'], resolve: (r: QueryResult<unknown>) => void, reject: (e: Error) => void, opts: QueryOptions): Pending {
@@ -542,7 +554,7 @@ export class PgConnection {
     let err = p.error
     if (err !== undefined && p.prepared !== undefined) {
       // The statement may not exist on the server: prepare it again next time.
-      for (const [k, v] of this.#statements) if (v === p.prepared) this.#statements.delete(k)
+      for (const [k, v] of this.#statements) if (v.name === p.prepared) this.#statements.delete(k)
     }
     if (err instanceof PostgresError && err.code === '57014' && p.cancelled !== undefined) {
       err =
@@ -592,7 +604,9 @@ export class PgConnection {
       return Promise.reject(err as Error)
     }
     const st = this.#statementFor(text)
-    const enc = native.PgEncode.extended(st.name, st.parse ? text : null, encodedParams, 0, true)
+    // A statement run before gets its rows in binary where the codec decodes it.
+    const formats = this.options.binary ? st.st?.formats : undefined
+    const enc = native.PgEncode.extended(st.st?.name ?? '', st.parse ? text : null, encodedParams, 0, true, formats)
     if (isErrorInfo(enc)) {
       if (st.prepared !== undefined) this.#statements.delete(text)
       return Promise.reject(new PgClientError(enc.code, enc.message))
@@ -600,6 +614,7 @@ export class PgConnection {
     return new Promise<QueryResult<Row>>((resolve, reject) => {
       const p = this.#pending('query', resolve as (r: QueryResult<unknown>) => void, reject, opts)
       p.prepared = st.prepared
+      p.stmt = st.st
       this.#arm(p, opts)
       this.#queue.push(p)
       this.#out.push(enc)

@@ -105,7 +105,12 @@ pub(super) fn binary(ty: u32, v: &[u8], out: &mut Vec<u8>, depth: u8) -> Result<
         oid::INT4 => put_fixed(out, tape::I32, &i32::from_be_bytes(fixed(ty, v)?).to_le_bytes()),
         oid::INT8 => put_fixed(out, tape::I64, &i64::from_be_bytes(fixed(ty, v)?).to_le_bytes()),
         oid::OID => put_fixed(out, tape::F64, &f64::from(u32::from_be_bytes(fixed(ty, v)?)).to_le_bytes()),
-        oid::FLOAT4 => put_fixed(out, tape::F32, &f32::from_be_bytes(fixed(ty, v)?).to_le_bytes()),
+        // As in text format: the float4's shortest decimal, as a double (0.1 stays 0.1).
+        oid::FLOAT4 => {
+            let f = f32::from_be_bytes(fixed(ty, v)?);
+            let d = if f.is_finite() { f.to_string().parse::<f64>().unwrap_or(f as f64) } else { f as f64 };
+            put_fixed(out, tape::F64, &d.to_le_bytes())
+        }
         oid::FLOAT8 => put_fixed(out, tape::F64, &f64::from_be_bytes(fixed(ty, v)?).to_le_bytes()),
         oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME | oid::UNKNOWN | oid::XML => put_text(out, v),
         oid::BYTEA => put_len(out, tape::BYTES, v),

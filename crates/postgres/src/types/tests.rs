@@ -50,7 +50,8 @@ fn scalars() {
     assert_eq!(txt(oid::INT8, "-9223372036854775808"), I64(i64::MIN));
     assert_eq!(bin(oid::OID, &u32::MAX.to_be_bytes()), F64(4_294_967_295.0));
     assert_eq!(txt(oid::OID, "4294967295"), F64(4_294_967_295.0));
-    assert_eq!(bin(oid::FLOAT4, &1.5f32.to_be_bytes()), F32(1.5));
+    assert_eq!(bin(oid::FLOAT4, &1.5f32.to_be_bytes()), F64(1.5));
+    assert_eq!(bin(oid::FLOAT4, &0.1f32.to_be_bytes()), F64(0.1));
     assert_eq!(txt(oid::FLOAT4, "1.5"), F64(1.5));
     // The printed shortest decimal, not the float4 widened: 0.1 stays 0.1.
     assert_eq!(txt(oid::FLOAT4, "0.1"), F64(0.1));
