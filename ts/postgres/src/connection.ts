@@ -96,6 +96,46 @@ interface Pending {
   onCopyIn?: (() => void) | undefined
   onCopyData?: ((b: Buffer) => void) | undefined
   onCopyOut?: (() => void) | undefined
+  /** Builds one row object from the tape (see rowMaker). */
+  makeRow?: RowMaker | undefined
+}
+
+type RowMaker = (r: EventReader, int8: Int8Mode) => Record<string, PgValue>
+
+const makers = new Map<string, RowMaker>()
+
+/**
+ * A function building row objects for these columns. One object literal per column set
+ * (`{ "id": r.cell(m), "name": r.cell(m) }`) gives every row the same shape at once,
+ * several times faster than adding the properties one by one. Column names are JSON-quoted
+ * into the source; a `__proto__` column, or a runtime that forbids code generation, gets
+ * the plain loop.
+ */
+function rowMaker(columns: string[]): RowMaker {
+  const key = columns.join('\u0000')
+  let m = makers.get(key)
+  if (m !== undefined) return m
+  const loop: RowMaker = (r, int8) => {
+    const row: Record<string, PgValue> = {}
+    for (let i = 0; i < columns.length; i++) {
+      const c = columns[i]!
+      // `row.__proto__ = v` would set the prototype (or do nothing): define a plain property.
+      if (c === '__proto__') Object.defineProperty(row, c, { value: r.cell(int8), enumerable: true, writable: true, configurable: true })
+      else row[c] = r.cell(int8)
+    }
+    return row
+  }
+  m = loop
+  if (!columns.includes('__proto__') && columns.length <= 256) {
+    try {
+      m = new Function('r', 'm', `return {${columns.map((c) => `${JSON.stringify(c)}: r.cell(m)`).join(', ')}}`) as RowMaker
+    } catch {
+      m = loop
+    }
+  }
+  if (makers.size > 1000) makers.clear()
+  makers.set(key, m)
+  return m
 }
 
 type Encoded = Buffer | ErrorInfo
@@ -291,9 +331,8 @@ export class PgConnection {
             for (let i = 0; i < n; i++) row[i] = r.cell(int8)
             p.rows.push(row)
           } else {
-            const row: Record<string, PgValue> = {}
-            for (let i = 0; i < n; i++) row[p.columns[i]!] = r.cell(int8)
-            p.rows.push(row)
+            const make = (p.makeRow ??= rowMaker(p.columns))
+            p.rows.push(make(r, int8))
           }
           r.pos = end
           break
@@ -667,8 +706,20 @@ export class PgConnection {
             wake()
           }
           if (this.closed) return fail(this.#lost())
-          const enc = native.PgEncode.extended('', text, params.map(encodeParam), batch, false)
-          if (isErrorInfo(enc)) return fail(new PgClientError(enc.code, enc.message))
+          let encodedParams: Array<string | Buffer | null>
+          try {
+            encodedParams = params.map(encodeParam)
+          } catch (err) {
+            return fail(err as Error)
+          }
+          // Prepared and cached like query(): from its second run, rows come in binary.
+          const st = this.#statementFor(text)
+          const formats = this.options.binary ? st.st?.formats : undefined
+          const enc = native.PgEncode.extended(st.st?.name ?? '', st.parse ? text : null, encodedParams, batch, false, formats)
+          if (isErrorInfo(enc)) {
+            if (st.prepared !== undefined) this.#statements.delete(text)
+            return fail(new PgClientError(enc.code, enc.message))
+          }
           this.#exclusive = true
           const p = this.#pending(
             'cursor',
@@ -680,6 +731,8 @@ export class PgConnection {
             fail,
             opts,
           )
+          p.prepared = st.prepared
+          p.stmt = st.st
           p.onBatch = (rows, last) => {
             if (rows.length > 0) ready.push(rows as Row[])
             suspended = !last

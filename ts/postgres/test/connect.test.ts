@@ -60,6 +60,17 @@ describe('queries', () => {
     expect(d).toMatchObject({ status: 'fulfilled', value: { rows: [{ x: 3 }] } })
   })
 
+  it('builds rows for any column names: duplicates (the last wins), quotes, __proto__', async () => {
+    await using c = await connect(env.url)
+    const r = await c.query('select 1 as a, 2 as a, 3 as "we""ird", 4 as "__proto__"')
+    const row = r.rows[0]!
+    expect(r.columns).toEqual(['a', 'a', 'we"ird', '__proto__'])
+    expect(row.a).toBe(2)
+    expect(row['we"ird']).toBe(3)
+    expect(Object.getOwnPropertyDescriptor(row, '__proto__')?.value).toBe(4)
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype)
+  })
+
   it('keeps parameters data: injection attempts stay values', async () => {
     await using c = await connect(env.url)
     const evil = "'); drop table pg_class; --"
