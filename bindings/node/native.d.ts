@@ -124,6 +124,13 @@ export declare class PgEncode {
    */
   static extended(stmt: string, sql: string | undefined | null, params: Array<Param>, maxRows: number, sync: boolean, resultFormats?: Buffer | undefined | null): Buffer | ErrorInfo
   /**
+   * Like `extended` without Parse (a prepared statement), written into `target` at
+   * `offset` instead of a new Buffer: one Buffer per write, not one per query. Returns
+   * the bytes written, or minus the bytes needed when `target` is too small (nothing is
+   * written then), or an error description.
+   */
+  static bindInto(target: Buffer, offset: number, stmt: string, params: Array<Param>, resultFormats?: Buffer | undefined | null): number | ErrorInfo
+  /**
    * Execute `maxRows` more rows of the unnamed portal (after PortalSuspended), then Flush
    * — or Sync when `sync`.
    */

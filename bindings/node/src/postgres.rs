@@ -259,6 +259,9 @@ fn encode_event(msg: &Message<'_>, rows: &mut Option<RowTape>, out: &mut Vec<u8>
     Ok(())
 }
 
+/// Reused encoding buffer of `bindInto` (JS thread only; a Mutex to be Sync).
+static SCRATCH: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
 /// A query parameter: text (`string`), binary bytea (`Buffer`) or NULL.
 type Param = Option<Either<String, BufferSlice<'static>>>;
 
@@ -369,6 +372,58 @@ impl PgEncode {
             Ok(()) => Either::A(b.into()),
             Err(e) => Either::B(encode_err(e)),
         }
+    }
+
+    /// Like `extended` without Parse (a prepared statement), written into `target` at
+    /// `offset` instead of a new Buffer: one Buffer per write, not one per query. Returns
+    /// the bytes written, or minus the bytes needed when `target` is too small (nothing is
+    /// written then), or an error description.
+    #[napi]
+    pub fn bind_into(
+        mut target: BufferSlice,
+        offset: u32,
+        stmt: String,
+        params: Vec<Param>,
+        result_formats: Option<BufferSlice>,
+    ) -> Either<f64, ErrorInfo> {
+        let mut b = std::mem::take(&mut *SCRATCH.lock().unwrap());
+        b.clear();
+        let r = (|| {
+            let formats: Vec<Format> =
+                params.iter().map(|p| if matches!(p, Some(Either::B(_))) { Format::Binary } else { Format::Text }).collect();
+            let values: Vec<Option<&[u8]>> = params
+                .iter()
+                .map(|p| match p {
+                    None => None,
+                    Some(Either::A(s)) => Some(s.as_bytes()),
+                    Some(Either::B(buf)) => Some(&buf[..]),
+                })
+                .collect();
+            let all_text = formats.iter().all(|f| *f == Format::Text);
+            let results: Vec<Format> = result_formats
+                .as_ref()
+                .map(|f| f.iter().map(|&x| if x == 1 { Format::Binary } else { Format::Text }).collect())
+                .unwrap_or_default();
+            fe::bind(&mut b, "", &stmt, if all_text { &[] } else { &formats }, &values, &results)?;
+            fe::describe_portal(&mut b, "")?;
+            fe::execute(&mut b, "", 0)?;
+            fe::sync(&mut b);
+            Ok::<(), fe::EncodeError>(())
+        })();
+        let out = match r {
+            Err(e) => Either::B(encode_err(e)),
+            Ok(()) => {
+                let at = offset as usize;
+                if at + b.len() > target.len() {
+                    Either::A(-(b.len() as f64))
+                } else {
+                    target[at..at + b.len()].copy_from_slice(&b);
+                    Either::A(b.len() as f64)
+                }
+            }
+        };
+        *SCRATCH.lock().unwrap() = b;
+        out
     }
 
     /// Execute `maxRows` more rows of the unnamed portal (after PortalSuspended), then Flush

@@ -69,6 +69,9 @@ interface Statement {
   name: string
   /** A byte per column (1 binary, 0 text); unknown until the first RowDescription. */
   formats: Buffer | undefined
+  /** Its columns and their type OIDs, from the first RowDescription. */
+  columns?: string[] | undefined
+  oids?: number[] | undefined
 }
 
 interface Pending {
@@ -211,6 +214,8 @@ export class PgConnection {
   #nextStatement = 0
   /** A cursor or COPY owns the connection: later queries wait in `#deferred`. */
   #exclusive = false
+  /** Reads come through the socket's `onread` buffer rather than 'data' events. */
+  #viaOnread = false
   /** close() was called: later queries fail with ERR_PG_CLOSED. */
   #ended = false
   #deferred: Array<() => void> = []
@@ -223,8 +228,23 @@ export class PgConnection {
 
   /** Connects, negotiates TLS, authenticates, and waits for ReadyForQuery. */
   static async open(o: PgConnectionOptions): Promise<PgConnection> {
+    // Without TLS, reads land in one reused buffer (the codec copies what it keeps): no
+    // Readable machinery and no Buffer per read. TLS needs the stream (SSLRequest first).
+    const plain = o.ssl === false || o.socketDir !== undefined
+    let reader: ((buf: Buffer) => void) | undefined
+    const onread = plain
+      ? {
+          buffer: Buffer.allocUnsafe(64 * 1024),
+          callback: (n: number, buf: Uint8Array): boolean => {
+            reader?.(Buffer.from(buf.buffer, buf.byteOffset, n))
+            return true
+          },
+        }
+      : undefined
     let sock: nodeNet.Socket =
-      o.socketDir !== undefined ? nodeNet.connect({ path: `${o.socketDir}/.s.PGSQL.${o.port}` }) : nodeNet.connect({ host: o.host, port: o.port, noDelay: true, keepAlive: true })
+      o.socketDir !== undefined
+        ? nodeNet.connect({ path: `${o.socketDir}/.s.PGSQL.${o.port}`, ...(onread ? { onread } : {}) })
+        : nodeNet.connect({ host: o.host, port: o.port, noDelay: true, keepAlive: true, ...(onread ? { onread } : {}) })
     const timer = o.connectTimeout > 0 ? setTimeout(() => sock.destroy(new PgClientError('ETIMEDOUT', `connecting to PostgreSQL timed out after ${o.connectTimeout} ms`)), o.connectTimeout) : undefined
     try {
       await new Promise<void>((resolve, reject) => {
@@ -264,6 +284,10 @@ export class PgConnection {
       }
       const c = new PgConnection(o, sock)
       c.#cert = cert
+      if (onread) {
+        c.#viaOnread = true
+        reader = (b) => c.#data(b)
+      }
       await c.#begin()
       return c
     } catch (err) {
@@ -278,7 +302,7 @@ export class PgConnection {
     const o = this.options
     const s = this.#s
     s.removeAllListeners('error')
-    s.on('data', (d: Buffer) => this.#data(d))
+    if (!this.#viaOnread) s.on('data', (d: Buffer) => this.#data(d))
     s.on('error', (err) => (this.#error ??= err))
     s.once('close', () => this.#closed())
     const params: string[][] = [
@@ -339,6 +363,15 @@ export class PgConnection {
         }
         case 0x54 /* T */: {
           const n = r.u16()
+          const p = this.#queue[this.#head]
+          const known = p?.stmt?.columns
+          if (known !== undefined && known.length === n) {
+            // A prepared statement's columns do not change: skip the names, no new strings.
+            for (let i = 0; i < n; i++) r.pos += r.u32() + 10
+            p!.columns = known
+            p!.oids = p!.stmt!.oids!
+            break
+          }
           const cols: string[] = []
           const oids: number[] = []
           for (let i = 0; i < n; i++) {
@@ -346,11 +379,14 @@ export class PgConnection {
             oids.push(r.u32())
             r.pos += 6
           }
-          const p = this.#queue[this.#head]
           if (p) {
             p.columns = cols
             p.oids = oids
-            if (p.stmt !== undefined && p.stmt.formats === undefined && this.options.binary) p.stmt.formats = native.pgBinaryFormats(oids)
+            if (p.stmt !== undefined) {
+              if (p.stmt.formats === undefined && this.options.binary) p.stmt.formats = native.pgBinaryFormats(oids)
+              p.stmt.columns = cols
+              p.stmt.oids = oids
+            }
           }
           break
         }
@@ -549,7 +585,7 @@ export class PgConnection {
       // Forget the oldest, and close it on the server ahead of this query's Parse.
       const [oldText, old] = this.#statements.entries().next().value as [string, Statement]
       this.#statements.delete(oldText)
-      this.#out.push(unwrapEncoded(native.PgEncode.closeStatement(old.name)))
+      this.#pushOut(unwrapEncoded(native.PgEncode.closeStatement(old.name)))
       this.#queue.push(this.#pending('query', () => {}, () => {}, {}))
     }
     return { st, parse: true, prepared: st.name }
@@ -645,10 +681,17 @@ export class PgConnection {
     const st = this.#statementFor(text)
     // A statement run before gets its rows in binary where the codec decodes it.
     const formats = this.options.binary ? st.st?.formats : undefined
-    const enc = native.PgEncode.extended(st.st?.name ?? '', st.parse ? text : null, encodedParams, 0, true, formats)
-    if (isErrorInfo(enc)) {
-      if (st.prepared !== undefined) this.#statements.delete(text)
-      return Promise.reject(new PgClientError(enc.code, enc.message))
+    if (st.st !== undefined && !st.parse) {
+      // Prepared already: Bind/Describe/Execute/Sync straight into this tick's write buffer.
+      const err = this.#bindInto(st.st.name, encodedParams, formats)
+      if (err !== undefined) return Promise.reject(err)
+    } else {
+      const enc = native.PgEncode.extended(st.st?.name ?? '', st.parse ? text : null, encodedParams, 0, true, formats)
+      if (isErrorInfo(enc)) {
+        if (st.prepared !== undefined) this.#statements.delete(text)
+        return Promise.reject(new PgClientError(enc.code, enc.message))
+      }
+      this.#pushOut(enc)
     }
     return new Promise<QueryResult<Row>>((resolve, reject) => {
       const p = this.#pending('query', resolve as (r: QueryResult<unknown>) => void, reject, opts)
@@ -656,7 +699,6 @@ export class PgConnection {
       p.stmt = st.st
       this.#arm(p, opts)
       this.#queue.push(p)
-      this.#out.push(enc)
       this.#schedule()
     })
   }
@@ -740,7 +782,8 @@ export class PgConnection {
           }
           this.#arm(p, opts)
           this.#queue.push(p)
-          this.#out.push(enc, native.PgEncode.flush())
+          this.#pushOut(enc)
+          this.#pushOut(native.PgEncode.flush())
           this.#schedule()
         })
       })
@@ -830,7 +873,7 @@ export class PgConnection {
           resolveStream(stream)
         }
         this.#queue.push(p)
-        this.#out.push(unwrapEncoded(native.PgEncode.query(text)))
+        this.#pushOut(unwrapEncoded(native.PgEncode.query(text)))
         this.#schedule()
       })
     })
@@ -872,7 +915,7 @@ export class PgConnection {
         if (!out.push(Buffer.from(b))) sock.pause()
       }
       this.#queue.push(q)
-      this.#out.push(unwrapEncoded(native.PgEncode.query(text)))
+      this.#pushOut(unwrapEncoded(native.PgEncode.query(text)))
       this.#schedule()
     })
     return out
@@ -913,18 +956,64 @@ export class PgConnection {
     return new Promise<QueryResult>((resolve, reject) => {
       this.#whenFree(() => {
         this.#queue.push(this.#pending('query', resolve as (r: QueryResult<unknown>) => void, reject, {}))
-        this.#out.push(unwrapEncoded(native.PgEncode.query(text)))
+        this.#pushOut(unwrapEncoded(native.PgEncode.query(text)))
         this.#schedule()
       })
     })
   }
 
+  // This tick's write: Buffers from the encoders, and the region of `#wbuf` that
+  // prepared statements were encoded into (`#wstart`..`#wlen`, sealed before any Buffer).
+  #wbuf: Buffer = Buffer.allocUnsafe(0)
+  #wstart = 0
+  #wlen = 0
+
+  #seal(): void {
+    if (this.#wlen > this.#wstart) this.#out.push(this.#wbuf.subarray(this.#wstart, this.#wlen))
+    this.#wstart = this.#wlen
+  }
+
+  #pushOut(b: Buffer): void {
+    this.#seal()
+    this.#out.push(b)
+  }
+
+  #bindInto(stmt: string, params: Array<string | Buffer | null>, formats: Buffer | undefined): Error | undefined {
+    for (;;) {
+      const r = native.PgEncode.bindInto(this.#wbuf, this.#wlen, stmt, params, formats)
+      if (isErrorInfo(r)) return new PgClientError(r.code, r.message)
+      if (r >= 0) {
+        this.#wlen += r
+        return undefined
+      }
+      // Full: seal what is there and continue in a fresh buffer (the sealed part is queued).
+      this.#seal()
+      this.#wbuf = Buffer.allocUnsafe(Math.max(64 * 1024, -r))
+      this.#wstart = 0
+      this.#wlen = 0
+    }
+  }
+
   #flush(): void {
     this.#scheduled = false
+    this.#seal()
+    // Written regions may stay queued in the socket: the next tick encodes into new memory.
+    if (this.#wlen > 0) {
+      this.#wbuf = this.#wbuf.length - this.#wlen >= 4096 ? this.#wbuf.subarray(this.#wlen) : Buffer.allocUnsafe(0)
+      this.#wstart = 0
+      this.#wlen = 0
+    }
     const out = this.#out
     this.#out = []
     if (this.closed || out.length === 0) return
-    this.#s.write(out.length === 1 ? out[0]! : Buffer.concat(out))
+    if (out.length === 1) {
+      this.#s.write(out[0]!)
+      return
+    }
+    // One writev, no concatenated copy.
+    this.#s.cork()
+    for (const b of out) this.#s.write(b)
+    this.#s.uncork()
   }
 
   /** Queries sent and not yet answered. */
