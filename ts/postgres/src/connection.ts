@@ -367,7 +367,10 @@ export class PgConnection {
           const known = p?.stmt?.columns
           if (known !== undefined && known.length === n) {
             // A prepared statement's columns do not change: skip the names, no new strings.
-            for (let i = 0; i < n; i++) r.pos += r.u32() + 10
+            for (let i = 0; i < n; i++) {
+              const len = r.u32()
+              r.pos += len + 10
+            }
             p!.columns = known
             p!.oids = p!.stmt!.oids!
             break
