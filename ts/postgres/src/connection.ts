@@ -216,6 +216,8 @@ export class PgConnection {
   #exclusive = false
   /** Reads come through the socket's `onread` buffer rather than 'data' events. */
   #viaOnread = false
+  /** The last CommandComplete tag, parsed. */
+  #lastTag: { bytes: Buffer; command: string; count: number } | undefined
   /** close() was called: later queries fail with ERR_PG_CLOSED. */
   #ended = false
   #deferred: Array<() => void> = []
@@ -394,13 +396,22 @@ export class PgConnection {
           break
         }
         case 0x43 /* C */: {
-          const tag = r.str()
+          // Most tags repeat (`SELECT 1`): parse a tag only when it differs from the last.
+          const len = r.b.readUInt32LE(r.pos)
+          const at = r.pos + 4
+          r.pos = at + len
+          const last = this.#lastTag
+          if (last === undefined || last.bytes.length !== len || r.b.compare(last.bytes, 0, len, at, at + len) !== 0) {
+            const tag = r.b.toString('utf8', at, at + len)
+            const sp = tag.indexOf(' ')
+            const end = tag.lastIndexOf(' ')
+            this.#lastTag = { bytes: Buffer.from(r.b.subarray(at, at + len)), command: sp < 0 ? tag : tag.slice(0, sp), count: end < 0 ? 0 : Number(tag.slice(end + 1)) || 0 }
+          }
+          const tag = this.#lastTag!
           const p = this.#queue[this.#head]
           if (p) {
-            const sp = tag.indexOf(' ')
-            p.command = sp < 0 ? tag : tag.slice(0, sp)
-            const last = tag.lastIndexOf(' ')
-            p.count = last < 0 ? 0 : Number(tag.slice(last + 1)) || 0
+            p.command = tag.command
+            p.count = tag.count
             // A cursor runs without Sync until its end: close the cycle now.
             if (p.kind === 'cursor') this.#write(unwrapEncoded(native.PgEncode.sync()))
           }

@@ -24,6 +24,10 @@ export type PgValue = string | number | bigint | boolean | null | Date | Buffer 
 /** A parsed json/jsonb value. */
 export type PgJson = string | number | boolean | null | PgJson[] | { [key: string]: PgJson }
 
+interface Utf8Sliceable {
+  utf8Slice(start: number, end: number): string
+}
+
 /** @internal */
 export class EventReader {
   readonly b: Buffer
@@ -69,7 +73,8 @@ export class EventReader {
     const n = this.u32()
     const p = this.pos
     this.pos = p + n
-    return this.b.toString('utf8', p, p + n)
+    // Buffer#utf8Slice: toString('utf8', ...) without the encoding lookup.
+    return (this.b as unknown as Utf8Sliceable).utf8Slice(p, p + n)
   }
 
   bytes(): Buffer {
