@@ -641,6 +641,10 @@ export class PgConnection {
       void this.cancel()
     }
     let err = p.error
+    if (err instanceof PostgresError && (err.code === '0A000' || err.code === '26000') && p.stmt !== undefined) {
+      // "cached plan must not change result type" / unknown statement: prepare it anew.
+      for (const [k, v] of this.#statements) if (v === p.stmt) this.#statements.delete(k)
+    }
     if (err !== undefined && p.prepared !== undefined) {
       // The statement may not exist on the server: prepare it again next time.
       for (const [k, v] of this.#statements) if (v.name === p.prepared) this.#statements.delete(k)

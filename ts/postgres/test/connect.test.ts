@@ -71,6 +71,23 @@ describe('queries', () => {
     expect(Object.getPrototypeOf(row)).toBe(Object.prototype)
   })
 
+  it('re-prepares a cached statement whose result type changed (0A000), then runs it', async () => {
+    await using c = await connect(env.url)
+    await c.query('create temp table shape (a int)')
+    await c.query('insert into shape values (1)')
+    // Twice: the second run uses the statement's known columns (no Describe).
+    for (let i = 0; i < 3; i++) expect((await c.query('select * from shape')).rows).toEqual([{ a: 1 }])
+    await c.query("alter table shape add column b text default 'x'")
+    const changed = await c.query('select * from shape').then(
+      (r) => r.rows,
+      (e: { code?: string }) => e.code,
+    )
+    // PostgreSQL either replans (new columns) or refuses the cached plan once.
+    if (changed === '0A000') expect((await c.query('select * from shape')).rows).toEqual([{ a: 1, b: 'x' }])
+    else expect(changed).toEqual([{ a: 1, b: 'x' }])
+    expect((await c.query('select * from shape')).rows).toEqual([{ a: 1, b: 'x' }])
+  })
+
   it('keeps parameters data: injection attempts stay values', async () => {
     await using c = await connect(env.url)
     const evil = "'); drop table pg_class; --"
