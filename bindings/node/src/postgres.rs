@@ -47,6 +47,46 @@ fn encode_err(e: fe::EncodeError) -> ErrorInfo {
     ErrorInfo::new(e.code(), e.to_string())
 }
 
+/// Runs a frontend encoder into a new Buffer, or describes its error.
+fn encoded(f: impl FnOnce(&mut Vec<u8>) -> Result<(), fe::EncodeError>) -> Either<Buffer, ErrorInfo> {
+    let mut b = Vec::new();
+    match f(&mut b) {
+        Ok(()) => Either::A(b.into()),
+        Err(e) => Either::B(encode_err(e)),
+    }
+}
+
+/// Bind (text parameters; Buffers as binary; result formats a byte per column) + Describe
+/// portal + Execute [+ Sync]: the part of a query cycle after Parse.
+fn bind_cycle(
+    b: &mut Vec<u8>,
+    stmt: &str,
+    params: &[Param],
+    result_formats: Option<&[u8]>,
+    max_rows: u32,
+    sync: bool,
+) -> Result<(), fe::EncodeError> {
+    let formats: Vec<Format> = params.iter().map(|p| if matches!(p, Some(Either::B(_))) { Format::Binary } else { Format::Text }).collect();
+    let values: Vec<Option<&[u8]>> = params
+        .iter()
+        .map(|p| match p {
+            None => None,
+            Some(Either::A(s)) => Some(s.as_bytes()),
+            Some(Either::B(buf)) => Some(&buf[..]),
+        })
+        .collect();
+    let all_text = formats.iter().all(|f| *f == Format::Text);
+    let results: Vec<Format> =
+        result_formats.map(|f| f.iter().map(|&x| if x == 1 { Format::Binary } else { Format::Text }).collect()).unwrap_or_default();
+    fe::bind(b, "", stmt, if all_text { &[] } else { &formats }, &values, &results)?;
+    fe::describe_portal(b, "")?;
+    fe::execute(b, "", max_rows)?;
+    if sync {
+        fe::sync(b);
+    }
+    Ok(())
+}
+
 #[napi]
 impl PgWire {
     /// A decoder; `maxMessage` bounds one backend message (default 1 GiB − 1).
@@ -275,11 +315,7 @@ impl PgEncode {
     #[napi]
     pub fn startup(params: Vec<Vec<String>>) -> Either<Buffer, ErrorInfo> {
         let pairs: Vec<(&str, &str)> = params.iter().filter(|p| p.len() == 2).map(|p| (p[0].as_str(), p[1].as_str())).collect();
-        let mut b = Vec::new();
-        match fe::startup(&mut b, &pairs) {
-            Ok(()) => Either::A(b.into()),
-            Err(e) => Either::B(encode_err(e)),
-        }
+        encoded(|b| fe::startup(b, &pairs))
     }
 
     /// SSLRequest.
@@ -293,11 +329,7 @@ impl PgEncode {
     /// CancelRequest (sent on a new connection).
     #[napi]
     pub fn cancel_request(pid: i32, secret: BufferSlice) -> Either<Buffer, ErrorInfo> {
-        let mut b = Vec::new();
-        match fe::cancel_request(&mut b, pid, &secret) {
-            Ok(()) => Either::A(b.into()),
-            Err(e) => Either::B(encode_err(e)),
-        }
+        encoded(|b| fe::cancel_request(b, pid, &secret))
     }
 
     /// PasswordMessage: cleartext, or md5 when `md5Salt` is given.
@@ -320,11 +352,7 @@ impl PgEncode {
     /// Simple Query.
     #[napi]
     pub fn query(sql: String) -> Either<Buffer, ErrorInfo> {
-        let mut b = Vec::new();
-        match fe::query(&mut b, &sql) {
-            Ok(()) => Either::A(b.into()),
-            Err(e) => Either::B(encode_err(e)),
-        }
+        encoded(|b| fe::query(b, &sql))
     }
 
     /// One extended-protocol query cycle: [Parse `stmt` `sql` if `sql` is given] + Bind
@@ -345,28 +373,7 @@ impl PgEncode {
             if let Some(sql) = &sql {
                 fe::parse(&mut b, &stmt, sql, &[])?;
             }
-            let formats: Vec<Format> =
-                params.iter().map(|p| if matches!(p, Some(Either::B(_))) { Format::Binary } else { Format::Text }).collect();
-            let values: Vec<Option<&[u8]>> = params
-                .iter()
-                .map(|p| match p {
-                    None => None,
-                    Some(Either::A(s)) => Some(s.as_bytes()),
-                    Some(Either::B(buf)) => Some(&buf[..]),
-                })
-                .collect();
-            let all_text = formats.iter().all(|f| *f == Format::Text);
-            let results: Vec<Format> = result_formats
-                .as_ref()
-                .map(|f| f.iter().map(|&x| if x == 1 { Format::Binary } else { Format::Text }).collect())
-                .unwrap_or_default();
-            fe::bind(&mut b, "", &stmt, if all_text { &[] } else { &formats }, &values, &results)?;
-            fe::describe_portal(&mut b, "")?;
-            fe::execute(&mut b, "", max_rows)?;
-            if sync {
-                fe::sync(&mut b);
-            }
-            Ok::<(), fe::EncodeError>(())
+            bind_cycle(&mut b, &stmt, &params, result_formats.as_deref(), max_rows, sync)
         })();
         match r {
             Ok(()) => Either::A(b.into()),
@@ -388,28 +395,7 @@ impl PgEncode {
     ) -> Either<f64, ErrorInfo> {
         let mut b = std::mem::take(&mut *SCRATCH.lock().unwrap());
         b.clear();
-        let r = (|| {
-            let formats: Vec<Format> =
-                params.iter().map(|p| if matches!(p, Some(Either::B(_))) { Format::Binary } else { Format::Text }).collect();
-            let values: Vec<Option<&[u8]>> = params
-                .iter()
-                .map(|p| match p {
-                    None => None,
-                    Some(Either::A(s)) => Some(s.as_bytes()),
-                    Some(Either::B(buf)) => Some(&buf[..]),
-                })
-                .collect();
-            let all_text = formats.iter().all(|f| *f == Format::Text);
-            let results: Vec<Format> = result_formats
-                .as_ref()
-                .map(|f| f.iter().map(|&x| if x == 1 { Format::Binary } else { Format::Text }).collect())
-                .unwrap_or_default();
-            fe::bind(&mut b, "", &stmt, if all_text { &[] } else { &formats }, &values, &results)?;
-            fe::describe_portal(&mut b, "")?;
-            fe::execute(&mut b, "", 0)?;
-            fe::sync(&mut b);
-            Ok::<(), fe::EncodeError>(())
-        })();
+        let r = bind_cycle(&mut b, &stmt, &params, result_formats.as_deref(), 0, true);
         let out = match r {
             Err(e) => Either::B(encode_err(e)),
             Ok(()) => {
@@ -430,12 +416,7 @@ impl PgEncode {
     /// — or Sync when `sync`.
     #[napi]
     pub fn execute_more(max_rows: u32, sync: bool) -> Either<Buffer, ErrorInfo> {
-        let mut b = Vec::new();
-        let r = fe::execute(&mut b, "", max_rows).map(|_| if sync { fe::sync(&mut b) } else { fe::flush(&mut b) });
-        match r {
-            Ok(()) => Either::A(b.into()),
-            Err(e) => Either::B(encode_err(e)),
-        }
+        encoded(|b| fe::execute(b, "", max_rows).map(|_| if sync { fe::sync(b) } else { fe::flush(b) }))
     }
 
     /// Flush.
@@ -457,24 +438,16 @@ impl PgEncode {
     /// Close statement `name` (+ Sync).
     #[napi]
     pub fn close_statement(name: String) -> Either<Buffer, ErrorInfo> {
-        let mut b = Vec::new();
-        match fe::close_statement(&mut b, &name) {
-            Ok(()) => {
-                fe::sync(&mut b);
-                Either::A(b.into())
-            }
-            Err(e) => Either::B(encode_err(e)),
-        }
+        encoded(|b| fe::close_statement(b, &name).map(|_| fe::sync(b)))
     }
 
     /// CopyData.
     #[napi]
     pub fn copy_data(data: BufferSlice) -> Either<Buffer, ErrorInfo> {
-        let mut b = Vec::with_capacity(data.len() + 5);
-        match fe::copy_data(&mut b, &data) {
-            Ok(()) => Either::A(b.into()),
-            Err(e) => Either::B(encode_err(e)),
-        }
+        encoded(|b| {
+            b.reserve(data.len() + 5);
+            fe::copy_data(b, &data)
+        })
     }
 
     /// CopyDone.
@@ -488,11 +461,7 @@ impl PgEncode {
     /// CopyFail.
     #[napi]
     pub fn copy_fail(message: String) -> Either<Buffer, ErrorInfo> {
-        let mut b = Vec::new();
-        match fe::copy_fail(&mut b, &message) {
-            Ok(()) => Either::A(b.into()),
-            Err(e) => Either::B(encode_err(e)),
-        }
+        encoded(|b| fe::copy_fail(b, &message))
     }
 
     /// Terminate.
