@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events'
 import { Command, type CommandOptions, type RedisArg } from './command.js'
+import { RedisEmitter } from './emitter.js'
 import { RedisCommands } from './commands.js'
 import { RedisConnection, type ConnectionOptions, type Endpoint } from './connection.js'
 import { RedisError, RedisErrorCodes, type ReplyError } from './errors.js'
@@ -58,10 +58,9 @@ export interface RedisClientEvents {
  * await redis.close()
  * ```
  */
-export class RedisClient extends RedisCommands {
+export class RedisClient extends RedisEmitter<RedisClientEvents> {
   /** The options, with defaults applied. @internal */
   readonly _options: ResolvedOptions
-  readonly #events = new EventEmitter()
   #conn: RedisConnection | undefined
   #offline: Command[] = []
   #connecting: Promise<void> | undefined
@@ -81,29 +80,6 @@ export class RedisClient extends RedisCommands {
   constructor(options?: RedisClientOptions | string) {
     super()
     this._options = resolveOptions(options)
-  }
-
-  /** Adds an event listener. */
-  on<E extends keyof RedisClientEvents>(event: E, listener: (...args: RedisClientEvents[E]) => void): this {
-    this.#events.on(event, listener as (...a: unknown[]) => void)
-    return this
-  }
-
-  /** Adds a one-time event listener. */
-  once<E extends keyof RedisClientEvents>(event: E, listener: (...args: RedisClientEvents[E]) => void): this {
-    this.#events.once(event, listener as (...a: unknown[]) => void)
-    return this
-  }
-
-  /** Removes an event listener. */
-  off<E extends keyof RedisClientEvents>(event: E, listener: (...args: RedisClientEvents[E]) => void): this {
-    this.#events.off(event, listener as (...a: unknown[]) => void)
-    return this
-  }
-
-  #emit<E extends keyof RedisClientEvents>(event: E, ...args: RedisClientEvents[E]): void {
-    if (event === 'error' && this.#events.listenerCount('error') === 0) return
-    this.#events.emit(event, ...args)
   }
 
   /** Whether the main connection is up. */
@@ -173,12 +149,12 @@ export class RedisClient extends RedisCommands {
           const failure = this.#closed ? closedError() : initial ? e : new RedisError(RedisErrorCodes.UNAVAILABLE, `Redis is unavailable: ${e.message}`, { cause: e })
           for (const c of this.#offline.splice(0)) c.fail(failure)
           if (!initial && !this.#closed) {
-            this.#emit('error', failure)
+            this._emit('error', failure)
             this.#shutdown()
           }
           throw failure
         }
-        this.#emit('reconnecting', { attempt, delay, error: e })
+        this._emit('reconnecting', { attempt, delay, error: e })
         await new Promise<void>((r) => {
           this.#reconnectTimer = setTimeout(r, delay)
           if (!this.#ref) this.#reconnectTimer.unref()
@@ -190,16 +166,16 @@ export class RedisClient extends RedisCommands {
 
   #attach(c: RedisConnection): void {
     this.#conn = c
-    c.onPush = (m) => this.#emit('push', m)
+    c.onPush = (m) => this._emit('push', m)
     this.#connecting = undefined
     this.#everReady = true
     c.onClose = (err) => {
       if (this.#conn === c) this.#conn = undefined
       if (err === undefined || this.#closed) return
-      this.#emit('disconnect', err)
+      this._emit('disconnect', err)
       if (this._options.retry === false) {
         for (const q of this.#offline.splice(0)) q.fail(err)
-        this.#emit('error', err)
+        this._emit('error', err)
         this.#shutdown()
         return
       }
@@ -209,7 +185,7 @@ export class RedisClient extends RedisCommands {
     this.#offline = []
     for (const cmd of q) c.send(cmd)
     if (this._options.sentinels !== undefined) this.#sentinelWatch ??= watchSentinels(this._options, (to) => this._failover(to))
-    this.#emit('ready')
+    this._emit('ready')
   }
 
   /**
@@ -378,7 +354,7 @@ export class RedisClient extends RedisCommands {
     return (this.#pubsub ??= new PubSub(
       () => this.#open(undefined, { subscriber: true, commandTimeout: 0 }),
       this._options.retry,
-      (e) => this.#emit('error', e),
+      (e) => this._emit('error', e),
     ))
   }
 
@@ -458,7 +434,7 @@ export class RedisClient extends RedisCommands {
     this.#idle = []
     await Promise.all([...conns.map((c) => c.close()), this.#pubsub?.close()])
     this.#conn = undefined
-    this.#emit('end')
+    this._emit('end')
   }
 
   /** Closes every connection now; unanswered commands fail. */
@@ -479,7 +455,7 @@ export class RedisClient extends RedisCommands {
     this.#conn = undefined
     for (const c of this.#idle.splice(0)) c.destroy()
     this.#pubsub?.destroy()
-    this.#emit('end')
+    this._emit('end')
   }
 
   /** `await using redis = createClient()` closes it at the end of the scope. */

@@ -17,11 +17,10 @@
 // A lost node connection fails its in-flight commands (ERR_REDIS_CONNECTION_LOST) and
 // refreshes the map; the next command reconnects (with backoff when that fails).
 
-import { EventEmitter } from 'node:events'
 import { invalidArg } from '@iocrate/core'
 import { connectionOptions } from './client.js'
 import { Command, type CommandOptions, type RedisArg } from './command.js'
-import { RedisCommands } from './commands.js'
+import { RedisEmitter } from './emitter.js'
 import { RedisConnection, type Endpoint } from './connection.js'
 import { RedisError, RedisErrorCodes, ReplyError } from './errors.js'
 import { backoff, parseRedisUrl, resolveOptions, type RedisClientOptions, type ResolvedOptions } from './options.js'
@@ -277,12 +276,11 @@ function crossSlot(args: readonly RedisArg[]): RedisError {
  * await cluster.close()
  * ```
  */
-export class RedisCluster extends RedisCommands {
+export class RedisCluster extends RedisEmitter<RedisClusterEvents> {
   /** The per-connection options, with defaults applied. @internal */
   readonly _options: ResolvedOptions
   readonly #seeds: Endpoint[]
   readonly #maxRedirections: number
-  readonly #events = new EventEmitter()
   #slots: Array<string | undefined> = new Array<string | undefined>(SLOTS)
   #masters: string[] = []
   readonly #nodes = new Map<string, ClusterNode>()
@@ -321,32 +319,9 @@ export class RedisCluster extends RedisCommands {
     this.#maxRedirections = maxRedirections ?? 16
     if (!(Number.isInteger(this.#maxRedirections) && this.#maxRedirections >= 0)) throw invalidArg('maxRedirections', maxRedirections, 'must be a non-negative integer')
     if (slotsRefreshInterval !== undefined && slotsRefreshInterval > 0) {
-      this.#intervalTimer = setInterval(() => this.#refresh().catch((e: Error) => this.#emit('error', e)), slotsRefreshInterval)
+      this.#intervalTimer = setInterval(() => this.#refresh().catch((e: Error) => this._emit('error', e)), slotsRefreshInterval)
       this.#intervalTimer.unref()
     }
-  }
-
-  /** Adds an event listener. */
-  on<E extends keyof RedisClusterEvents>(event: E, listener: (...args: RedisClusterEvents[E]) => void): this {
-    this.#events.on(event, listener as (...a: unknown[]) => void)
-    return this
-  }
-
-  /** Adds a one-time event listener. */
-  once<E extends keyof RedisClusterEvents>(event: E, listener: (...args: RedisClusterEvents[E]) => void): this {
-    this.#events.once(event, listener as (...a: unknown[]) => void)
-    return this
-  }
-
-  /** Removes an event listener. */
-  off<E extends keyof RedisClusterEvents>(event: E, listener: (...args: RedisClusterEvents[E]) => void): this {
-    this.#events.off(event, listener as (...a: unknown[]) => void)
-    return this
-  }
-
-  #emit<E extends keyof RedisClusterEvents>(event: E, ...args: RedisClusterEvents[E]): void {
-    if (event === 'error' && this.#events.listenerCount('error') === 0) return
-    this.#events.emit(event, ...args)
   }
 
   /** Whether a slot map is loaded. */
@@ -405,7 +380,7 @@ export class RedisCluster extends RedisCommands {
         const first = !this.#everReady
         this.#everReady = true
         for (const u of this.#waiting.splice(0)) this.#route(u)
-        if (first) this.#emit('ready')
+        if (first) this._emit('ready')
       },
       (err: Error) => {
         if (!this.#mapped) for (const u of this.#waiting.splice(0)) u.fail(err)
@@ -426,7 +401,7 @@ export class RedisCluster extends RedisCommands {
         this.#refreshing.then(() => this.#refreshSoon(), () => this.#refreshSoon())
         return
       }
-      this.#refresh().catch((e: Error) => this.#emit('error', e))
+      this.#refresh().catch((e: Error) => this._emit('error', e))
     }, wait)
     this.#refreshTimer.unref()
   }
@@ -584,7 +559,7 @@ export class RedisCluster extends RedisCommands {
         const failure = e instanceof RedisError && e.code === RedisErrorCodes.AUTH ? e : new RedisError(RedisErrorCodes.UNAVAILABLE, `cluster node ${n.key} is unavailable: ${e.message}`, { cause: e })
         n.attempt = 0
         for (const u of n.queue.splice(0)) u.fail(failure)
-        this.#emit('error', failure)
+        this._emit('error', failure)
         return
       }
       // The slot may have moved: refresh, then route the waiting units again after the delay.
@@ -606,7 +581,7 @@ export class RedisCluster extends RedisCommands {
     conn.onClose = (err) => {
       if (n.conn === conn) n.conn = undefined
       if (err === undefined || this.#closed) return
-      this.#emit('disconnect', err, { ...n.endpoint })
+      this._emit('disconnect', err, { ...n.endpoint })
       this.#refreshSoon()
       // Units queued meanwhile (none normally) get a new connection.
       if (n.queue.length > 0 && n.opening === undefined && n.timer === undefined) this.#openNode(n)
@@ -858,7 +833,7 @@ export class RedisCluster extends RedisCommands {
   }
 
   #ps(): PubSub {
-    return (this.#pubsub ??= new PubSub(this.#subscriber(-1), this._options.retry, (e) => this.#emit('error', e)))
+    return (this.#pubsub ??= new PubSub(this.#subscriber(-1), this._options.retry, (e) => this._emit('error', e)))
   }
 
   // Shard channels live on their slot's node, and one SSUBSCRIBE must stay in one slot:
@@ -866,7 +841,7 @@ export class RedisCluster extends RedisCommands {
   #shardPs(slot: number): PubSub {
     let p = this.#shard.get(slot)
     if (p === undefined) {
-      p = new PubSub(this.#subscriber(slot), this._options.retry, (e) => this.#emit('error', e))
+      p = new PubSub(this.#subscriber(slot), this._options.retry, (e) => this._emit('error', e))
       if (!this.#ref) p.unref()
       this.#shard.set(slot, p)
     }
@@ -978,7 +953,7 @@ export class RedisCluster extends RedisCommands {
       for (const c of n.idle.splice(0)) waits.push(c.close())
     }
     await Promise.all(waits)
-    this.#emit('end')
+    this._emit('end')
   }
 
   /** Closes every connection now; unanswered commands fail. */
@@ -991,7 +966,7 @@ export class RedisCluster extends RedisCommands {
     }
     this.#pubsub?.destroy()
     for (const p of this.#shard.values()) p.destroy()
-    this.#emit('end')
+    this._emit('end')
   }
 
   /** `await using cluster = createCluster(...)` closes it at the end of the scope. */

@@ -10,6 +10,7 @@ export { RedisCluster, createCluster } from './cluster.js'
 export type { ClusterSlotRange, RedisClusterEvents, RedisClusterOptions } from './cluster.js'
 export { keySlot } from './slot.js'
 export { RedisCommands } from './commands.js'
+export { RedisEmitter } from './emitter.js'
 export type {
   CopyOptions,
   ElementScanOptions,
