@@ -70,7 +70,7 @@ function latency() {
   for (let i = 0, w = 0; i < hist.length && w < want.length; i++) {
     acc += hist[i];
     while (w < want.length && acc >= want[w]) {
-      got.push(((i + 0.5) * BUCKET_US) / 1000);
+      got.push(Math.min(((i + 0.5) * BUCKET_US) / 1000, histMax)); // bucket middle, never past the max
       w++;
     }
   }

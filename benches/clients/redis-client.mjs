@@ -56,7 +56,9 @@ function latency() {
   for (let i = 0, w = 0; i < hist.length && w < want.length; i++) {
     acc += hist[i];
     while (w < want.length && acc >= want[w]) {
-      got.push(((i + 0.5) * BUCKET_US) / 1000); // bucket middle, in ms
+      // The bucket middle, in ms, but never past the largest sample (the top bucket's
+      // middle can be above it, and a p99 above the max is nonsense).
+      got.push(Math.min(((i + 0.5) * BUCKET_US) / 1000, histMax));
       w++;
     }
   }
