@@ -32,7 +32,7 @@ if (!suites.includes(opts.module)) {
 const suite = await import(`./suites/${opts.module}.mjs`);
 // --only: the suite itself must skip what is not selected (ctx.only), or it would run everything anyway.
 if (opts.only != null && !suite.supportsOnly) {
-  console.error(`--only is not supported by the ${opts.module} suite (it is by: http, redis, postgres)`);
+  console.error(`--only is not supported by the ${opts.module} suite (it is by: http, websocket, redis, postgres)`);
   process.exit(2);
 }
 

@@ -7,7 +7,7 @@ export const USAGE = `usage: npm run bench -- <module> [--quick] [--unpinned] [-
   --generator=native|node  TCP load generator: native epoll client (built with cc; default, falls back
                to node when no compiler) or the node:net client
   --only=TEXT  run only the results whose name contains TEXT (case-insensitive), e.g. http --only=https;
-               suites that support it: http. The partial report goes to $TMPDIR/iocrate-bench/<module>-only.json
+               suites that support it: http, websocket, redis, postgres. The partial report goes to $TMPDIR/iocrate-bench/<module>-only.json
                unless --out is given, so the published docs/public/bench/<module>.json is not replaced
   --out=FILE   where to write the JSON (default docs/public/bench/<module>.json)`;
 

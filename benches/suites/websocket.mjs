@@ -19,8 +19,12 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_ROOT, Child, Unavailable, sleep, track } from '../lib/proc.mjs';
+import { selected } from '../lib/cli.mjs';
 import { measureIdle } from '../lib/measure.mjs';
 import { round } from '../lib/report.mjs';
+
+/** run.mjs: this suite honours --only (ctx.only). */
+export const supportsOnly = true;
 
 export const IMPLS = ['ws', 'iocrate'];
 export const ECHO_SMALL = { conns: 32, window: 16, size: 32 };
@@ -165,61 +169,61 @@ export async function run(ctx) {
     ...base,
     params: { ...p, binary: true, generator: `${GENERATOR}, one sweep over the sockets per 100 µs at most`, ws: addons },
   });
-  return [
-    // Targets from the WebSocket issue: echo >= 3x ws, broadcast >= 5x ws, idle memory <= 1/2 of ws.
-    {
-      name: 'ws echo 32B',
-      target: 3,
-      ...echo(ECHO_SMALL),
-      rows: await rowsFor('ws echo 32B', (impl) => measureWsLoad(ctx, { impl, bin: gen.bin, server: serverSpec(impl, 'echo'), genArgs: echoArgs(ECHO_SMALL) })),
+  // Results are built lazily so that --only skips what it does not select.
+  const results = [];
+  const add = async (name, build) => {
+    if (selected(ctx.only, name)) results.push({ name, ...(await build()) });
+  };
+  // Targets from the WebSocket issue: echo >= 3x ws, broadcast >= 5x ws, idle memory <= 1/2 of ws.
+  await add('ws echo 32B', async () => ({
+    target: 3,
+    ...echo(ECHO_SMALL),
+    rows: await rowsFor('ws echo 32B', (impl) => measureWsLoad(ctx, { impl, bin: gen.bin, server: serverSpec(impl, 'echo'), genArgs: echoArgs(ECHO_SMALL) })),
+  }));
+  await add('ws echo 64KiB', async () => ({
+    target: 3,
+    ...echo(ECHO_LARGE),
+    rows: await rowsFor('ws echo 64KiB', (impl) => measureWsLoad(ctx, { impl, bin: gen.bin, server: serverSpec(impl, 'echo'), genArgs: echoArgs(ECHO_LARGE) })),
+  }));
+  await add(`ws broadcast ${BROADCAST.clients} clients`, async () => ({
+    target: 5,
+    unit: 'msgs/s',
+    opUnit: 'msg',
+    ...base,
+    params: {
+      clients: BROADCAST.clients,
+      size: BROADCAST.size,
+      counted: 'messages received by the clients',
+      pacing: 'pause while a bufferedAmount > 64 KiB (ws: every client each round; iocrate: 32 sampled clients every 4 publishes), poll every 1 ms until < 32 KiB',
+      ws: 'for (const c of wss.clients) if (c.readyState === OPEN) c.send(msg)',
+      iocrate: "ws.subscribe('room') on connection; wss.publish('room', msg)",
+      generator: `${GENERATOR}, recv mode (one sweep over the sockets per 20 ms)`,
     },
-    {
-      name: 'ws echo 64KiB',
-      target: 3,
-      ...echo(ECHO_LARGE),
-      rows: await rowsFor('ws echo 64KiB', (impl) => measureWsLoad(ctx, { impl, bin: gen.bin, server: serverSpec(impl, 'echo'), genArgs: echoArgs(ECHO_LARGE) })),
-    },
-    {
-      name: `ws broadcast ${BROADCAST.clients} clients`,
-      target: 5,
-      unit: 'msgs/s',
-      opUnit: 'msg',
-      ...base,
-      params: {
-        clients: BROADCAST.clients,
-        size: BROADCAST.size,
-        counted: 'messages received by the clients',
-        pacing: 'pause while a bufferedAmount > 64 KiB (ws: every client each round; iocrate: 32 sampled clients every 4 publishes), poll every 1 ms until < 32 KiB',
-        ws: 'for (const c of wss.clients) if (c.readyState === OPEN) c.send(msg)',
-        iocrate: "ws.subscribe('room') on connection; wss.publish('room', msg)",
-        generator: `${GENERATOR}, recv mode (one sweep over the sockets per 20 ms)`,
-      },
-      rows: await rowsFor('ws broadcast', (impl) =>
-        measureWsLoad(ctx, {
-          impl,
-          bin: gen.bin,
-          server: serverSpec(impl, 'broadcast', [`--clients=${BROADCAST.clients}`, `--size=${BROADCAST.size}`]),
-          genArgs: ({ port }) => [`--port=${port}`, '--mode=recv', `--conns=${BROADCAST.clients}`],
-        }),
-      ),
-    },
-    {
-      name: `ws RSS per idle connection (${IDLE_CONNS.toLocaleString('en-US')})`,
-      unit: 'B/conn',
-      opUnit: 'conn',
-      baseline: 'ws',
-      better: 'lower',
-      target: 2,
-      params: { connections: IDLE_CONNS, handshakesInFlight: 256, generator: GENERATOR },
-      // RSS per idle WebSocket connection, both samples after a forced GC; wsload opens them (256 handshakes in flight).
-      rows: await rowsFor('ws idle connections', (impl) =>
-        measureIdle(ctx, {
-          impl,
-          server: serverSpec(impl, 'idle'),
-          client: { bin: gen.bin, args: ({ port }) => [`--port=${port}`, '--mode=idle', `--conns=${IDLE_CONNS}`] },
-          count: IDLE_CONNS,
-        }),
-      ),
-    },
-  ];
+    rows: await rowsFor('ws broadcast', (impl) =>
+      measureWsLoad(ctx, {
+        impl,
+        bin: gen.bin,
+        server: serverSpec(impl, 'broadcast', [`--clients=${BROADCAST.clients}`, `--size=${BROADCAST.size}`]),
+        genArgs: ({ port }) => [`--port=${port}`, '--mode=recv', `--conns=${BROADCAST.clients}`],
+      }),
+    ),
+  }));
+  await add(`ws RSS per idle connection (${IDLE_CONNS.toLocaleString('en-US')})`, async () => ({
+    unit: 'B/conn',
+    opUnit: 'conn',
+    baseline: 'ws',
+    better: 'lower',
+    target: 2,
+    params: { connections: IDLE_CONNS, handshakesInFlight: 256, generator: GENERATOR },
+    // RSS per idle WebSocket connection, both samples after a forced GC; wsload opens them (256 handshakes in flight).
+    rows: await rowsFor('ws idle connections', (impl) =>
+      measureIdle(ctx, {
+        impl,
+        server: serverSpec(impl, 'idle'),
+        client: { bin: gen.bin, args: ({ port }) => [`--port=${port}`, '--mode=idle', `--conns=${IDLE_CONNS}`] },
+        count: IDLE_CONNS,
+      }),
+    ),
+  }));
+  return results;
 }

@@ -66,7 +66,8 @@ fn bind_cycle(
     max_rows: u32,
     sync: bool,
 ) -> Result<(), fe::EncodeError> {
-    let formats: Vec<Format> = params.iter().map(|p| if matches!(p, Some(Either::B(_))) { Format::Binary } else { Format::Text }).collect();
+    let formats: Vec<Format> =
+        params.iter().map(|p| if matches!(p, Some(Either::B(_))) { Format::Binary } else { Format::Text }).collect();
     let values: Vec<Option<&[u8]>> = params
         .iter()
         .map(|p| match p {
@@ -76,8 +77,9 @@ fn bind_cycle(
         })
         .collect();
     let all_text = formats.iter().all(|f| *f == Format::Text);
-    let results: Vec<Format> =
-        result_formats.map(|f| f.iter().map(|&x| if x == 1 { Format::Binary } else { Format::Text }).collect()).unwrap_or_default();
+    let results: Vec<Format> = result_formats
+        .map(|f| f.iter().map(|&x| if x == 1 { Format::Binary } else { Format::Text }).collect())
+        .unwrap_or_default();
     fe::bind(b, "", stmt, if all_text { &[] } else { &formats }, &values, &results)?;
     fe::describe_portal(b, "")?;
     fe::execute(b, "", max_rows)?;
@@ -147,7 +149,11 @@ impl PgWire {
     }
 }
 
-fn encode_event(msg: &Message<'_>, rows: &mut Option<RowTape>, out: &mut Vec<u8>) -> Result<(), (&'static str, String)> {
+fn encode_event(
+    msg: &Message<'_>,
+    rows: &mut Option<RowTape>,
+    out: &mut Vec<u8>,
+) -> Result<(), (&'static str, String)> {
     match msg {
         Message::AuthenticationOk => out.extend_from_slice(&[b'R', 0]),
         Message::AuthenticationCleartextPassword => out.extend_from_slice(&[b'R', 3]),
@@ -314,7 +320,8 @@ impl PgEncode {
     /// StartupMessage (protocol 3.0) with `user`, `database` and other parameters.
     #[napi]
     pub fn startup(params: Vec<Vec<String>>) -> Either<Buffer, ErrorInfo> {
-        let pairs: Vec<(&str, &str)> = params.iter().filter(|p| p.len() == 2).map(|p| (p[0].as_str(), p[1].as_str())).collect();
+        let pairs: Vec<(&str, &str)> =
+            params.iter().filter(|p| p.len() == 2).map(|p| (p[0].as_str(), p[1].as_str())).collect();
         encoded(|b| fe::startup(b, &pairs))
     }
 
@@ -489,7 +496,11 @@ pub fn pg_binary_formats(type_oids: Vec<u32>) -> Buffer {
 
 /// Starts a SCRAM exchange, picking the mechanism from the server's comma-separated list.
 #[napi]
-pub fn pg_scram_start(mechanisms: String, password: String, server_cert_der: Option<BufferSlice>) -> Either<PgScram, ErrorInfo> {
+pub fn pg_scram_start(
+    mechanisms: String,
+    password: String,
+    server_cert_der: Option<BufferSlice>,
+) -> Either<PgScram, ErrorInfo> {
     let mechs: Vec<&str> = mechanisms.split(',').filter(|s| !s.is_empty()).collect();
     match Scram::for_mechanisms(&mechs, password.as_bytes(), server_cert_der.as_deref()) {
         Ok(scram) => Either::A(PgScram { scram }),
@@ -499,7 +510,6 @@ pub fn pg_scram_start(mechanisms: String, password: String, server_cert_der: Opt
 
 #[napi]
 impl PgScram {
-
     /// SASLInitialResponse, encoded.
     #[napi]
     pub fn client_first(&mut self) -> Either<Buffer, ErrorInfo> {

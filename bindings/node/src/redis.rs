@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use iocrate_net::tcp::TcpConn;
 use iocrate_net::{NetError, StreamEvents, StreamOps};
 use iocrate_redis::{Decoder, Limits};
-use napi_derive::napi;
 use napi::bindgen_prelude::Either;
+use napi_derive::napi;
 
 use crate::bridge::{kind, Bridge, Payload, Sink};
 use crate::error::ErrorInfo;
@@ -180,7 +180,10 @@ impl RespDecoder {
     /// decoder only repeats it. `completed` replies before the bad bytes come first: call
     /// `takeCompleted()` after an error to get them.
     #[napi]
-    pub fn feed(&mut self, data: napi::bindgen_prelude::BufferSlice) -> Either<Option<napi::bindgen_prelude::Buffer>, ErrorInfo> {
+    pub fn feed(
+        &mut self,
+        data: napi::bindgen_prelude::BufferSlice,
+    ) -> Either<Option<napi::bindgen_prelude::Buffer>, ErrorInfo> {
         if let Some(e) = &self.failed {
             return Either::B(e.clone());
         }

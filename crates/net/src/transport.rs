@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::io;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::tcp::Sock;
@@ -30,6 +31,12 @@ pub trait Transport: Send + Sync + 'static {
     fn readable(&self) -> impl Future<Output = io::Result<()>> + Send + '_;
     /// Waits until [`Transport::try_write`] or [`Transport::flush`] may make progress.
     fn writable(&self) -> impl Future<Output = io::Result<()>> + Send + '_;
+    /// [`Transport::readable`] as a poll, for a driver that waits on several sources in
+    /// one `poll_fn` instead of storing a future per source (an idle connection's task
+    /// then stays small). Only the waker of the latest call is woken.
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// [`Transport::writable`] as a poll (see [`Transport::poll_read_ready`]).
+    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     /// Reads what is available, appending to `dst` (see the trait docs).
     fn try_read(&self, dst: &mut Vec<u8>) -> io::Result<usize>;
     /// Reads what is available into a fresh buffer, at most about `size` bytes, through
@@ -65,6 +72,12 @@ impl Transport for Sock {
     }
     fn writable(&self) -> impl Future<Output = io::Result<()>> + Send + '_ {
         Sock::writable(self)
+    }
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Sock::poll_read_ready(self, cx)
+    }
+    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Sock::poll_write_ready(self, cx)
     }
     fn try_read(&self, dst: &mut Vec<u8>) -> io::Result<usize> {
         self.try_read_buf(dst)

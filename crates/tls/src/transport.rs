@@ -320,6 +320,17 @@ impl Transport for TlsTransport {
         self.sock.writable()
     }
 
+    fn poll_read_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        if self.read_report_owed() {
+            return std::task::Poll::Ready(Ok(()));
+        }
+        self.sock.poll_read_ready(cx)
+    }
+
+    fn poll_write_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        self.sock.poll_write_ready(cx)
+    }
+
     fn try_read(&self, dst: &mut Vec<u8>) -> io::Result<usize> {
         let mut guard = self.lock();
         let st = &mut *guard;

@@ -187,18 +187,19 @@ export class WebSocketServer extends EventEmitter {
   /** @internal */
   onNativeEvent(kind: number, payload: unknown): void {
     if (kind === Kind.WS_OPEN) {
-      const [h, head, protocol, extensions] = payload as [NativeWsConn, string, string | null, string | null]
+      // [handle, head, protocol, extensions]: the socket reads the last two from the handle.
+      const [h, head] = payload as [NativeWsConn, string]
       const flags = Number(head.split('\0', 2)[1])
-      this.#open(h, parseHead(head, flags === 1), protocol ?? '', extensions ?? '')
+      this.#open(h, parseHead(head, flags === 1))
     } else if (kind === Kind.WS_UPGRADE) {
       const [pid, head, protocols, secure] = payload as [number, string, string, boolean]
       void this.#verify(pid, parseHead(head, secure), protocols)
     }
   }
 
-  #open(h: NativeWsConn, req: UpgradeRequest, protocol: string, extensions: string): void {
+  #open(h: NativeWsConn, req: UpgradeRequest): void {
     const track = this.options.clientTracking !== false
-    const ws = WebSocket._accepted(h, req, protocol, extensions, track ? this.#forget : undefined)
+    const ws = WebSocket._accepted(h, req, track ? this.#forget : undefined)
     if (track) this.clients.add(ws)
     this.emit('connection', ws, req)
   }
@@ -232,7 +233,7 @@ export class WebSocketServer extends EventEmitter {
         }
       }
       const h = this.#native.accept(pid, protocol)
-      if (h) this.#open(h, req, h.protocol ?? '', h.extensions ?? '')
+      if (h) this.#open(h, req)
     } catch (err) {
       this.#native.reject(pid, 500)
       this.emit('error', err)

@@ -190,6 +190,7 @@ function normalClose(code: number): boolean {
 
 type Listener = Parameters<EventEmitter['on']>[1]
 type WhatwgListener = ((event: Event) => void) | { handleEvent(event: Event): void }
+type OnClosed = (ws: WebSocket) => void
 
 const kWhatwg = Symbol('whatwg')
 
@@ -203,6 +204,70 @@ interface Reader {
 
 /** Messages (bytes) the async iterator holds before it pauses reading. */
 const READER_HIGH_WATER = 1024 * 1024
+
+/**
+ * What few connections need (client options and headers, the iterator, a close reason),
+ * allocated on first use so that an idle server connection does not pay for it.
+ */
+class Extra {
+  onClosed: OnClosed | undefined
+  protocol = ''
+  extensions = ''
+  closeReason = ''
+  reader: Reader | undefined = undefined
+  signal: AbortSignal | undefined = undefined
+  onAbort: (() => void) | undefined = undefined
+  upgradeHeaders: Record<string, string> | undefined = undefined
+
+  constructor(onClosed: OnClosed | undefined) {
+    this.onClosed = onClosed
+  }
+}
+
+// A socket's small state, packed in one integer (`#bits`).
+/** readyState (0-3). */
+const STATE = 0b11
+const BINARY_SHIFT = 2
+/** binaryType, as an index in BINARY_TYPES. */
+const BINARY = 0b11 << BINARY_SHIFT
+/** The server side of a connection. */
+const SERVER = 1 << 4
+/** `unref()` was called. */
+const UNREF = 1 << 5
+/** The socket holds its share of the keep-alive. */
+const HELD = 1 << 6
+/** The close code (16 bits from here). */
+const CODE_SHIFT = 8
+const BINARY_TYPES: readonly BinaryType[] = ['nodebuffer', 'arraybuffer', 'blob']
+
+/**
+ * Keep-alive for all sockets at once: held while any open socket is ref'd (one HandleRef
+ * per socket would cost an object per connection).
+ */
+const keepAlive = new HandleRef()
+let held = 0
+
+/**
+ * The listener table for `EventEmitter#_events`. Node makes it `{ __proto__: null }`, a
+ * dictionary-mode object (~180 bytes with two listeners); this one has no inherited keys
+ * either but stays a fast-mode object (~40 bytes).
+ */
+const ListenerTable = function () {} as unknown as new () => object
+ListenerTable.prototype = Object.create(null) as object
+
+/** The URL of the last server-side socket: the sockets of one endpoint share the string. */
+let lastUrl = ''
+
+/** The `url` of a server-side socket. */
+function serverUrl(req: UpgradeRequest): string {
+  const proto = req.headers['x-forwarded-proto'] === 'https' || req.secure ? 'wss' : 'ws'
+  const url = `${proto}://${req.headers.host ?? 'localhost'}${req.url}`
+  if (url === lastUrl) return lastUrl
+  // The template's result is a rope over slices of the whole request head; a property key
+  // is a flat string of its own.
+  lastUrl = Object.keys({ [url]: 0 })[0] ?? url
+  return lastUrl
+}
 
 /**
  * A WebSocket connection: the client you construct with a URL, and the server side a
@@ -227,30 +292,24 @@ export class WebSocket extends EventEmitter {
   static readonly CLOSING = 2
   /** The connection is closed. */
   static readonly CLOSED = 3
+  // The instance constants live on the prototype (as in the WHATWG IDL and `ws`).
   /** {@link WebSocket.CONNECTING} */
-  readonly CONNECTING = 0
+  declare readonly CONNECTING: 0
   /** {@link WebSocket.OPEN} */
-  readonly OPEN = 1
+  declare readonly OPEN: 1
   /** {@link WebSocket.CLOSING} */
-  readonly CLOSING = 2
+  declare readonly CLOSING: 2
   /** {@link WebSocket.CLOSED} */
-  readonly CLOSED = 3
+  declare readonly CLOSED: 3
 
+  // An idle server connection is many per process: its state is kept to four slots
+  // (private methods are static so that instances carry no brand slot either).
   #handle: NativeWsConn | undefined
-  #state = 0
+  /** readyState, binaryType, side, keep-alive and close code (see STATE …). */
+  #bits = 1006 << CODE_SHIFT
   #url = ''
-  #protocol = ''
-  #extensions = ''
-  #binaryType: BinaryType = 'nodebuffer'
-  #ref = new HandleRef()
-  #closeCode = 1006
-  #closeReason = ''
-  #reader: Reader | undefined
-  #isServer = false
-  #signal: AbortSignal | undefined
-  #onAbort: (() => void) | undefined
-  #upgradeHeaders: Record<string, string> | undefined
-  #onClosed: ((ws: WebSocket) => void) | undefined
+  /** The server's close hook, or the {@link Extra} state once something needs it. */
+  #x: Extra | OnClosed | undefined
 
   /**
    * Connects to `url` (`ws:`, `wss:`, or `http:`/`https:` as in browsers).
@@ -258,6 +317,7 @@ export class WebSocket extends EventEmitter {
    */
   constructor(url: string | URL, protocols?: string | string[] | WebSocketOptions, options?: WebSocketOptions) {
     super()
+    ;(this as unknown as { _events: object })._events = new ListenerTable()
     if (url === (kServerSide as unknown)) return
     if (protocols !== undefined && !Array.isArray(protocols) && typeof protocols === 'object') {
       options = protocols
@@ -307,43 +367,69 @@ export class WebSocket extends EventEmitter {
     if (opts.dangerouslyDisableCertificateVerification === true) raw.dangerouslyDisableCertificateVerification = true
     if (opts.signal?.aborted) {
       // Still asynchronous, as a failed connection: 'error' then 'close'.
-      this.#state = WebSocket.CLOSING
-      process.nextTick(() => this.#fail(new WebSocketError(WebSocketErrorCodes.ABORTED, 'The operation was aborted')))
+      WebSocket.#setState(this, WebSocket.CLOSING)
+      process.nextTick(() => WebSocket.#fail(this, new WebSocketError(WebSocketErrorCodes.ABORTED, 'The operation was aborted')))
       return
     }
     const h = native.wsConnect(getBridge(), raw)
     if (isErrorInfo(h)) throw wsError(h)
-    this.#attach(h)
+    WebSocket.#attach(this, h)
     if (opts.signal) {
-      this.#signal = opts.signal
-      this.#onAbort = (): void => this.terminate()
-      opts.signal.addEventListener('abort', this.#onAbort, { once: true })
+      const x = WebSocket.#extra(this)
+      const onAbort = (): void => this.terminate()
+      x.signal = opts.signal
+      x.onAbort = onAbort
+      opts.signal.addEventListener('abort', onAbort, { once: true })
     }
   }
 
-  /** Wraps a server-side connection. @internal */
-  static _accepted(h: NativeWsConn, req: UpgradeRequest, protocol: string, extensions: string, onClosed?: (ws: WebSocket) => void): WebSocket {
+  /**
+   * Wraps a server-side connection (its subprotocol and extensions are read from `h`).
+   * @internal
+   */
+  static _accepted(h: NativeWsConn, req: UpgradeRequest, onClosed?: (ws: WebSocket) => void): WebSocket {
     const ws = new WebSocket(kServerSide as unknown as string)
-    ws.#isServer = true
-    ws.#state = WebSocket.OPEN
-    ws.#protocol = protocol
-    ws.#extensions = extensions
-    const proto = req.headers['x-forwarded-proto'] === 'https' || req.secure ? 'wss' : 'ws'
-    ws.#url = `${proto}://${req.headers.host ?? 'localhost'}${req.url}`
-    ws.#onClosed = onClosed
-    ws.#attach(h)
+    ws.#bits |= SERVER | WebSocket.OPEN
+    ws.#url = serverUrl(req)
+    ws.#x = onClosed
+    WebSocket.#attach(ws, h)
     return ws
   }
 
   /** Response headers of the opening handshake (client side), lower-case names. */
   get upgradeHeaders(): Record<string, string> {
-    return (this.#upgradeHeaders ??= {})
+    return (WebSocket.#extra(this).upgradeHeaders ??= {})
   }
 
-  #attach(h: NativeWsConn): void {
-    this.#handle = h
-    register(h.id, this)
-    this.#ref.open()
+  static #attach(ws: WebSocket, h: NativeWsConn): void {
+    ws.#handle = h
+    register(h.id, ws)
+    WebSocket.#syncRef(ws)
+  }
+
+  /** The {@link Extra} state, created on first use. */
+  static #extra(ws: WebSocket): Extra {
+    const x = ws.#x
+    if (typeof x === 'object') return x
+    return (ws.#x = new Extra(x))
+  }
+
+  static #setState(ws: WebSocket, state: number): void {
+    ws.#bits = (ws.#bits & ~STATE) | state
+  }
+
+  /** Holds this socket's share of the keep-alive while it is attached, not closed and not unref'd. */
+  static #syncRef(ws: WebSocket): void {
+    const b = ws.#bits
+    const want = ws.#handle !== undefined && (b & STATE) !== WebSocket.CLOSED && (b & UNREF) === 0
+    if (want === ((b & HELD) !== 0)) return
+    if (want) {
+      ws.#bits = b | HELD
+      if (held++ === 0) keepAlive.open()
+    } else {
+      ws.#bits = b & ~HELD
+      if (--held === 0) keepAlive.close()
+    }
   }
 
   /** The URL connected to. */
@@ -353,17 +439,21 @@ export class WebSocket extends EventEmitter {
 
   /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
   get readyState(): number {
-    return this.#state
+    return this.#bits & STATE
   }
 
   /** The subprotocol the server chose ('' if none). */
   get protocol(): string {
-    return this.#protocol
+    if ((this.#bits & SERVER) !== 0) return this.#handle?.protocol ?? ''
+    const x = this.#x
+    return typeof x === 'object' ? x.protocol : ''
   }
 
   /** The extensions in effect (`permessage-deflate; …` or ''). */
   get extensions(): string {
-    return this.#extensions
+    if ((this.#bits & SERVER) !== 0) return this.#handle?.extensions ?? ''
+    const x = this.#x
+    return typeof x === 'object' ? x.extensions : ''
   }
 
   /** Bytes queued by `send()` and not yet written to the socket. */
@@ -373,16 +463,17 @@ export class WebSocket extends EventEmitter {
 
   /** How binary messages are delivered: 'nodebuffer' (default), 'arraybuffer' or 'blob'. */
   get binaryType(): BinaryType {
-    return this.#binaryType
+    return BINARY_TYPES[(this.#bits & BINARY) >> BINARY_SHIFT] as BinaryType
   }
 
   set binaryType(t: BinaryType) {
-    if (t === 'nodebuffer' || t === 'arraybuffer' || t === 'blob') this.#binaryType = t
+    const i = BINARY_TYPES.indexOf(t)
+    if (i !== -1) this.#bits = (this.#bits & ~BINARY) | (i << BINARY_SHIFT)
   }
 
   /** Whether this is the server side of a connection. */
   get isServer(): boolean {
-    return this.#isServer
+    return (this.#bits & SERVER) !== 0
   }
 
   /**
@@ -397,19 +488,20 @@ export class WebSocket extends EventEmitter {
       cb = options
       options = undefined
     }
-    if (this.#state === WebSocket.CONNECTING) {
+    const state = this.#bits & STATE
+    if (state === WebSocket.CONNECTING) {
       throw new DOMException('WebSocket is not open: readyState 0 (CONNECTING)', 'InvalidStateError')
     }
     const h = this.#handle
-    if (this.#state !== WebSocket.OPEN || h === undefined) {
+    if (state !== WebSocket.OPEN || h === undefined) {
       if (cb) {
-        const e = new WebSocketError(WebSocketErrorCodes.CLOSED, `WebSocket is not open: readyState ${this.#state}`)
+        const e = new WebSocketError(WebSocketErrorCodes.CLOSED, `WebSocket is not open: readyState ${state}`)
         process.nextTick(cb, e)
       }
       return
     }
     const r = h.send(toPayload(data), options?.binary)
-    if (this.#isServer) scheduleFlush()
+    if ((this.#bits & SERVER) !== 0) scheduleFlush()
     if (typeof r !== 'number') {
       const e = wsError(r)
       if (cb) process.nextTick(cb, e)
@@ -431,43 +523,44 @@ export class WebSocket extends EventEmitter {
     }
     const text = reason === undefined ? '' : String(reason)
     if (Buffer.byteLength(text) > 123) throw new DOMException('The close reason must not be longer than 123 bytes', 'SyntaxError')
-    if (this.#state === WebSocket.CLOSED || this.#state === WebSocket.CLOSING) return
-    if (this.#state === WebSocket.CONNECTING) {
-      this.#state = WebSocket.CLOSING
+    const state = this.#bits & STATE
+    if (state === WebSocket.CLOSED || state === WebSocket.CLOSING) return
+    WebSocket.#setState(this, WebSocket.CLOSING)
+    if (state === WebSocket.CONNECTING) {
       this.#handle?.terminate()
       return
     }
-    this.#state = WebSocket.CLOSING
     this.#handle?.close(code ?? (text === '' ? undefined : 1000), text)
   }
 
   /** Drops the connection at once, without a close handshake (`'close'` gets 1006). */
   terminate(): void {
-    if (this.#state === WebSocket.CLOSED) return
-    this.#state = WebSocket.CLOSING
+    if ((this.#bits & STATE) === WebSocket.CLOSED) return
+    WebSocket.#setState(this, WebSocket.CLOSING)
     this.#handle?.terminate()
   }
 
   /** Sends a ping (payload at most 125 bytes). `mask` is accepted for `ws` compatibility and ignored. */
   ping(data?: WebSocketData, mask?: boolean, cb?: (err?: Error) => void): void {
-    this.#control('ping', data, cb)
+    WebSocket.#control(this, 'ping', data, cb)
     void mask
   }
 
   /** Sends an unsolicited pong (payload at most 125 bytes). */
   pong(data?: WebSocketData, mask?: boolean, cb?: (err?: Error) => void): void {
-    this.#control('pong', data, cb)
+    WebSocket.#control(this, 'pong', data, cb)
     void mask
   }
 
-  #control(kind: 'ping' | 'pong', data: WebSocketData | undefined, cb?: (err?: Error) => void): void {
-    if (this.#state === WebSocket.CONNECTING) {
+  static #control(ws: WebSocket, kind: 'ping' | 'pong', data: WebSocketData | undefined, cb?: (err?: Error) => void): void {
+    const state = ws.#bits & STATE
+    if (state === WebSocket.CONNECTING) {
       throw new DOMException('WebSocket is not open: readyState 0 (CONNECTING)', 'InvalidStateError')
     }
-    const h = this.#handle
+    const h = ws.#handle
     const payload = data === undefined ? undefined : toBuffer(data)
-    const err = h === undefined || this.#state !== WebSocket.OPEN
-      ? { code: WebSocketErrorCodes.CLOSED, message: `WebSocket is not open: readyState ${this.#state}`, isErrorInfo: true }
+    const err = h === undefined || state !== WebSocket.OPEN
+      ? { code: WebSocketErrorCodes.CLOSED, message: `WebSocket is not open: readyState ${state}`, isErrorInfo: true }
       : kind === 'ping' ? h.ping(payload) : h.pong(payload)
     if (err) {
       const e = wsError(err)
@@ -520,13 +613,15 @@ export class WebSocket extends EventEmitter {
 
   /** Keeps the process alive while open (the default). */
   ref(): this {
-    this.#ref.ref()
+    this.#bits &= ~UNREF
+    WebSocket.#syncRef(this)
     return this
   }
 
   /** Lets the process exit even though this socket is open. */
   unref(): this {
-    this.#ref.unref()
+    this.#bits |= UNREF
+    WebSocket.#syncRef(this)
     return this
   }
 
@@ -534,21 +629,22 @@ export class WebSocket extends EventEmitter {
   onNativeEvent(kind: number, payload: unknown): void {
     switch (kind) {
       case Kind.WS_TEXT:
-        this.#message(payload as string, false)
+        WebSocket.#message(this, payload as string, false)
         break
       case Kind.WS_BINARY:
-        this.#message(payload as Buffer, true)
+        WebSocket.#message(this, payload as Buffer, true)
         break
       case Kind.WS_OPEN: {
         const [protocol, extensions, fields] = payload as [string | null, string | null, string]
-        this.#protocol = protocol ?? ''
-        this.#extensions = extensions ?? ''
+        const x = WebSocket.#extra(this)
+        x.protocol = protocol ?? ''
+        x.extensions = extensions ?? ''
         const parts = fields.split('\0')
         const headers: Record<string, string> = {}
         for (let i = 1; i + 1 < parts.length; i += 2) headers[parts[i].toLowerCase()] = parts[i + 1]
-        this.#upgradeHeaders = headers
-        if (this.#state === WebSocket.CONNECTING) this.#state = WebSocket.OPEN
-        this.#dispatch('open', new Event('open'))
+        x.upgradeHeaders = headers
+        if ((this.#bits & STATE) === WebSocket.CONNECTING) WebSocket.#setState(this, WebSocket.OPEN)
+        this.emit('open', new Event('open'))
         break
       }
       case Kind.WS_PING:
@@ -561,69 +657,71 @@ export class WebSocket extends EventEmitter {
         this.emit('drain')
         break
       case Kind.ERROR:
-        this.#error(wsError(payload as ErrorInfo))
+        WebSocket.#error(this, wsError(payload as ErrorInfo))
         break
       case Kind.WS_CLOSE: {
         const [code, reason, clean] = payload as [number, string, boolean]
-        this.#closed(code, reason, clean)
+        WebSocket.#closed(this, code, reason, clean)
         break
       }
     }
   }
 
-  #message(data: string | Buffer, binary: boolean): void {
-    const r = this.#reader
+  static #message(ws: WebSocket, data: string | Buffer, binary: boolean): void {
+    const x = ws.#x
+    const r = typeof x === 'object' ? x.reader : undefined
     if (r !== undefined) {
       r.queue.push(data)
       r.bytes += data.length
       if (!r.paused && r.bytes > READER_HIGH_WATER) {
         r.paused = true
-        this.#handle?.pause()
+        ws.#handle?.pause()
       }
       const w = r.wake
       r.wake = undefined
       w?.()
     }
-    if (this.listenerCount('message') === 0) return
+    if (ws.listenerCount('message') === 0) return
     let out: string | BinaryData = data
     if (binary) {
       const b = data as Buffer
-      if (this.#binaryType === 'arraybuffer') out = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
-      else if (this.#binaryType === 'blob') out = new Blob([b])
+      const type = BINARY_TYPES[(ws.#bits & BINARY) >> BINARY_SHIFT]
+      if (type === 'arraybuffer') out = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
+      else if (type === 'blob') out = new Blob([b])
     }
-    this.emit('message', out, binary)
+    ws.emit('message', out, binary)
   }
 
-  #error(err: Error): void {
-    if (this.listenerCount('error') > 0) this.emit('error', err)
+  static #error(ws: WebSocket, err: Error): void {
+    if (ws.listenerCount('error') > 0) ws.emit('error', err)
   }
 
-  #fail(err: Error): void {
-    this.#error(err)
-    this.#closed(1006, '', false)
+  static #fail(ws: WebSocket, err: Error): void {
+    WebSocket.#error(ws, err)
+    WebSocket.#closed(ws, 1006, '', false)
   }
 
-  #closed(code: number, reason: string, clean: boolean): void {
-    if (this.#state === WebSocket.CLOSED) return
-    this.#state = WebSocket.CLOSED
-    this.#closeCode = code
-    this.#closeReason = reason
-    if (this.#handle) unregister(this.#handle.id)
-    this.#ref.close()
-    this.#onClosed?.(this)
-    if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort)
-    const r = this.#reader
-    if (r) {
-      const w = r.wake
-      r.wake = undefined
-      w?.()
+  static #closed(ws: WebSocket, code: number, reason: string, clean: boolean): void {
+    const b = ws.#bits
+    if ((b & STATE) === WebSocket.CLOSED) return
+    ws.#bits = (b & ((1 << CODE_SHIFT) - 1) & ~STATE) | WebSocket.CLOSED | ((code & 0xffff) << CODE_SHIFT)
+    if (reason !== '') WebSocket.#extra(ws).closeReason = reason
+    if (ws.#handle) unregister(ws.#handle.id)
+    WebSocket.#syncRef(ws)
+    const x = ws.#x
+    if (typeof x === 'object') {
+      x.onClosed?.(ws)
+      if (x.signal && x.onAbort) x.signal.removeEventListener('abort', x.onAbort)
+      const r = x.reader
+      if (r) {
+        const w = r.wake
+        r.wake = undefined
+        w?.()
+      }
+    } else {
+      x?.(ws)
     }
-    this.emit('close', code, Buffer.from(reason), clean)
-  }
-
-  /** Emits `name` with the WHATWG event for `on…`/`addEventListener` listeners. */
-  #dispatch(name: 'open', ev: Event): void {
-    this.emit(name, ev)
+    ws.emit('close', code, Buffer.from(reason), clean)
   }
 
   /**
@@ -677,51 +775,51 @@ export class WebSocket extends EventEmitter {
     }
   }
 
-  #handler(type: 'open' | 'message' | 'close' | 'error'): WhatwgListener | null {
-    for (const l of this.listeners(type) as (Listener & { [kWhatwg]?: WhatwgListener; [kAttr]?: boolean })[]) {
+  static #handler(ws: WebSocket, type: 'open' | 'message' | 'close' | 'error'): WhatwgListener | null {
+    for (const l of ws.listeners(type) as (Listener & { [kWhatwg]?: WhatwgListener; [kAttr]?: boolean })[]) {
       if (l[kAttr]) return l[kWhatwg] ?? null
     }
     return null
   }
 
-  #setHandler(type: 'open' | 'message' | 'close' | 'error', fn: WhatwgListener | null): void {
-    for (const l of this.listeners(type) as (Listener & { [kAttr]?: boolean })[]) {
-      if (l[kAttr]) this.removeListener(type, l)
+  static #setHandler(ws: WebSocket, type: 'open' | 'message' | 'close' | 'error', fn: WhatwgListener | null): void {
+    for (const l of ws.listeners(type) as (Listener & { [kAttr]?: boolean })[]) {
+      if (l[kAttr]) ws.removeListener(type, l)
     }
     if (typeof fn !== 'function') return
-    this.addEventListener(type, fn)
-    const ls = this.listeners(type) as (Listener & { [kWhatwg]?: WhatwgListener; [kAttr]?: boolean })[]
+    ws.addEventListener(type, fn)
+    const ls = ws.listeners(type) as (Listener & { [kWhatwg]?: WhatwgListener; [kAttr]?: boolean })[]
     const added = ls[ls.length - 1]
     if (added) added[kAttr] = true
   }
 
   /** WHATWG `onopen`. */
   get onopen(): WhatwgListener | null {
-    return this.#handler('open')
+    return WebSocket.#handler(this, 'open')
   }
   set onopen(fn: WhatwgListener | null) {
-    this.#setHandler('open', fn)
+    WebSocket.#setHandler(this, 'open', fn)
   }
   /** WHATWG `onmessage`. */
   get onmessage(): WhatwgListener | null {
-    return this.#handler('message')
+    return WebSocket.#handler(this, 'message')
   }
   set onmessage(fn: WhatwgListener | null) {
-    this.#setHandler('message', fn)
+    WebSocket.#setHandler(this, 'message', fn)
   }
   /** WHATWG `onclose`. */
   get onclose(): WhatwgListener | null {
-    return this.#handler('close')
+    return WebSocket.#handler(this, 'close')
   }
   set onclose(fn: WhatwgListener | null) {
-    this.#setHandler('close', fn)
+    WebSocket.#setHandler(this, 'close', fn)
   }
   /** WHATWG `onerror`. */
   get onerror(): WhatwgListener | null {
-    return this.#handler('error')
+    return WebSocket.#handler(this, 'error')
   }
   set onerror(fn: WhatwgListener | null) {
-    this.#setHandler('error', fn)
+    WebSocket.#setHandler(this, 'error', fn)
   }
 
   /**
@@ -732,8 +830,8 @@ export class WebSocket extends EventEmitter {
    * Breaking out of the loop closes the socket.
    */
   messages(): AsyncIterableIterator<string | Buffer> {
-    if (this.#reader === undefined) this.#reader = { queue: [], bytes: 0, wake: undefined, paused: false }
-    const r = this.#reader
+    const x = WebSocket.#extra(this)
+    const r = (x.reader ??= { queue: [], bytes: 0, wake: undefined, paused: false })
     const next = async (): Promise<IteratorResult<string | Buffer>> => {
       for (;;) {
         const m = r.queue.shift()
@@ -745,12 +843,14 @@ export class WebSocket extends EventEmitter {
           }
           return { value: m, done: false }
         }
-        if (this.#state === WebSocket.CLOSED) {
-          if (normalClose(this.#closeCode)) return { value: undefined, done: true }
+        const b = this.#bits
+        if ((b & STATE) === WebSocket.CLOSED) {
+          const code = b >>> CODE_SHIFT
+          if (normalClose(code)) return { value: undefined, done: true }
           throw new WebSocketError(
             WebSocketErrorCodes.CLOSED,
-            `WebSocket closed abnormally: ${this.#closeCode}${this.#closeReason ? ` ${this.#closeReason}` : ''}`,
-            this.#closeCode,
+            `WebSocket closed abnormally: ${code}${x.closeReason ? ` ${x.closeReason}` : ''}`,
+            code,
           )
         }
         await new Promise<void>((resolve) => {
@@ -761,7 +861,7 @@ export class WebSocket extends EventEmitter {
     const it: AsyncIterableIterator<string | Buffer> = {
       next,
       return: async (): Promise<IteratorResult<string | Buffer>> => {
-        if (this.#state === WebSocket.OPEN) this.close(1000)
+        if ((this.#bits & STATE) === WebSocket.OPEN) this.close(1000)
         return { value: undefined, done: true }
       },
       [Symbol.asyncIterator]() {
@@ -778,12 +878,19 @@ export class WebSocket extends EventEmitter {
 
   /** Closes (1000) and waits for `'close'` (`await using ws = …`). */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#state === WebSocket.CLOSED) return
+    const state = this.#bits & STATE
+    if (state === WebSocket.CLOSED) return
     const closed = new Promise<void>((resolve) => this.once('close', () => resolve()))
-    if (this.#state === WebSocket.CONNECTING) this.terminate()
+    if (state === WebSocket.CONNECTING) this.terminate()
     else this.close(1000)
     await closed
   }
+}
+
+// The readyState constants live on the prototype, as in the WHATWG IDL (and `ws`): readable
+// on every instance without costing each one four slots.
+for (const [value, name] of (['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const).entries()) {
+  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true })
 }
 
 const kAttr = Symbol('attribute handler')

@@ -34,6 +34,18 @@ impl Transport for MaybeTls {
             MaybeTls::Tls(t) => t.writable().await,
         }
     }
+    fn poll_read_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        match self {
+            MaybeTls::Plain(s) => s.poll_read_ready(cx),
+            MaybeTls::Tls(t) => t.poll_read_ready(cx),
+        }
+    }
+    fn poll_write_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        match self {
+            MaybeTls::Plain(s) => s.poll_write_ready(cx),
+            MaybeTls::Tls(t) => t.poll_write_ready(cx),
+        }
+    }
     fn try_read(&self, dst: &mut Vec<u8>) -> io::Result<usize> {
         match self {
             MaybeTls::Plain(s) => Transport::try_read(s, dst),

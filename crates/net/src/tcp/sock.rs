@@ -80,6 +80,17 @@ impl Sock {
         each!(self, s => s.writable().await)
     }
 
+    /// [`Sock::readable`] as a poll: no future to store (only the last caller's waker is
+    /// woken).
+    pub fn poll_read_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        each!(self, s => s.poll_read_ready(cx))
+    }
+
+    /// [`Sock::writable`] as a poll (only the last caller's waker is woken).
+    pub fn poll_write_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        each!(self, s => s.poll_write_ready(cx))
+    }
+
     /// Shuts down the write half (sends FIN).
     pub fn shutdown_write(&self) -> io::Result<()> {
         self.sock_ref().shutdown(std::net::Shutdown::Write)

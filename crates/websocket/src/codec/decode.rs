@@ -47,9 +47,10 @@ pub struct Decoder {
     /// Present iff permessage-deflate was negotiated: whether the peer resets its
     /// compressor after every message (its no_context_takeover), so we may too.
     inflate: Option<bool>,
-    /// Created with the first compressed message (a zlib inflate state is ~40 KiB).
-    inflater: Option<Inflater>,
-    partial: Option<Partial>,
+    /// Created with the first compressed message (a zlib inflate state is ~40 KiB);
+    /// boxed, like the message being assembled, so an idle connection carries a pointer.
+    inflater: Option<Box<Inflater>>,
+    partial: Option<Box<Partial>>,
     state: State,
     /// Payload bytes of the text frame at the front of the buffer that were already
     /// unmasked in place and validated while the frame was incomplete (Autobahn 6.4.3/6.4.4:
@@ -156,7 +157,7 @@ impl Decoder {
                         }
                         return Ok(Some(data_message(text, payload)));
                     }
-                    self.partial = Some(Partial { text, compressed: h.rsv1, data: BytesMut::new(), utf8 });
+                    self.partial = Some(Box::new(Partial { text, compressed: h.rsv1, data: BytesMut::new(), utf8 }));
                     if let Some(m) = self.fragment(&payload, h.fin, payload.len())? {
                         return Ok(Some(m));
                     }
@@ -232,7 +233,7 @@ impl Decoder {
         let start = p.data.len();
         if p.compressed {
             let nct = self.inflate.expect("check() guarantees deflate for RSV1");
-            let inflater = self.inflater.get_or_insert_with(|| Inflater::new(nct));
+            let inflater = self.inflater.get_or_insert_with(|| Box::new(Inflater::new(nct)));
             let limit = self.limits.max_message - start;
             inflater.decompress(payload, fin, &mut p.data, limit).map_err(|e| match e {
                 InflateError::TooBig => ProtocolError::new(1009, "message too big"),

@@ -39,7 +39,7 @@ pub struct Encoder {
     deflate: Option<(u32, u8, bool)>,
     /// Created on first use: a zlib deflate state is about 256 KiB at 15 bits, which a
     /// connection that only ever sends short messages never needs.
-    deflater: Option<Deflater>,
+    deflater: Option<Box<Deflater>>,
     threshold: usize,
     /// Whether the streamed message in progress is compressed (decided on its first
     /// fragment).
@@ -159,7 +159,7 @@ impl Encoder {
         let mut z = std::mem::take(&mut self.scratch);
         z.clear();
         let (level, bits, reset) = self.deflate.expect("callers check deflate");
-        let d = self.deflater.get_or_insert_with(|| Deflater::new(level, bits, reset));
+        let d = self.deflater.get_or_insert_with(|| Box::new(Deflater::new(level, bits, reset)));
         d.compress_fragment(payload, fin, &mut z);
         z
     }

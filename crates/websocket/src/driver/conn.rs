@@ -25,18 +25,25 @@
 //! Then it waits for the socket, a command, the read window, or a deadline (keep-alive
 //! ping, pong timeout, close timeout). An idle connection holds no buffers: both are
 //! released when empty, and reads go through the worker's scratch buffer.
+//!
+//! The wait is one `poll_fn` over poll-style sources (socket readiness, the command
+//! [`Signal`]); the timer and the read-window wait are boxed and exist only while needed.
+//! A `select!` over futures would store every branch's future in the task for its whole
+//! life: ~600 bytes per idle connection, a third of what it costs.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use iocrate_net::tcp::ConnGuard;
 use iocrate_net::{Credit, ReadFlow, Transport};
-use tokio::sync::Notify;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use crate::codec::{Config, Decoder, Encoder, Message, Role};
 
@@ -141,6 +148,44 @@ pub trait WsEvents: Send + Sync + 'static {
     fn on_close(&self, code: u16, reason: Bytes, clean: bool);
 }
 
+/// A wake-up for the connection's task: one flag and the waiting task's waker (a
+/// `Notify` would need a `Notified` future stored in the task). A notification while the
+/// task is not waiting is kept until it next looks.
+#[derive(Default)]
+struct Signal {
+    set: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Signal {
+    fn notify(&self) {
+        self.set.store(true, Ordering::Release);
+        let w = self.waker.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+
+    /// Ready (and cleared) once notified since the last ready poll.
+    fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.set.swap(false, Ordering::AcqRel) {
+            return Poll::Ready(());
+        }
+        {
+            let mut w = self.waker.lock().unwrap_or_else(|e| e.into_inner());
+            match &*w {
+                Some(old) if old.will_wake(cx.waker()) => {}
+                _ => *w = Some(cx.waker().clone()),
+            }
+        }
+        // A notify between the swap and the registration found no waker: look again.
+        if self.set.swap(false, Ordering::AcqRel) {
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
 /// An outgoing item.
 enum Out {
     Message {
@@ -230,7 +275,7 @@ fn plain_header(text: bool, len: usize) -> ([u8; 10], usize) {
 pub struct WsConn {
     id: u64,
     queue: Mutex<Queue>,
-    wake: Notify,
+    wake: Signal,
     buffered: AtomicUsize,
     drain_armed: AtomicBool,
     high_water: usize,
@@ -253,7 +298,7 @@ impl WsConn {
         Arc::new(WsConn {
             id,
             queue: Mutex::new(Queue::default()),
-            wake: Notify::new(),
+            wake: Signal::default(),
             buffered: AtomicUsize::new(0),
             drain_armed: AtomicBool::new(false),
             high_water: settings.high_water_mark,
@@ -317,7 +362,7 @@ impl WsConn {
         if q.busy || !q.items.is_empty() {
             // The task writes them, first, when it takes its queue.
             drop(q);
-            self.wake.notify_one();
+            self.wake.notify();
             return;
         }
         let n = {
@@ -327,7 +372,8 @@ impl WsConn {
                 None => 0,
             }
         };
-        let _ = q.staged.split_to(n);
+        // Advanced, not split: the buffer stays unshared, and is reused by the next batch.
+        bytes::Buf::advance(&mut q.staged, n);
         self.buffered.fetch_sub(n, Ordering::AcqRel);
         if q.staged.is_empty() {
             if q.staged.capacity() > 64 * 1024 {
@@ -336,7 +382,7 @@ impl WsConn {
             drop(q);
             // A send reached the high-water mark: the task reports the drain.
             if self.drain_armed.load(Ordering::Acquire) {
-                self.wake.notify_one();
+                self.wake.notify();
             }
             return;
         }
@@ -344,7 +390,7 @@ impl WsConn {
         // error on its own write.
         q.busy = true;
         drop(q);
-        self.wake.notify_one();
+        self.wake.notify();
     }
 
     /// The id given at creation.
@@ -375,7 +421,7 @@ impl WsConn {
         q.items.push_back(item);
         drop(q);
         if first {
-            self.wake.notify_one();
+            self.wake.notify();
         }
         Ok(now)
     }
@@ -400,14 +446,14 @@ impl WsConn {
         self.push(Out::Message { text, data: Bytes::copy_from_slice(data) }, data.len())
     }
 
-    /// Queues a complete, already framed message (shared by a publish).
-    pub fn send_frame(self: &Arc<Self>, frame: Bytes) -> Result<usize, Closed> {
+    /// Queues a complete, already framed message (shared by a publish): copied into the
+    /// staged batch when it can be, else queued as a reference to `frame`.
+    pub fn send_frame(self: &Arc<Self>, frame: &Bytes) -> Result<usize, Closed> {
         // A shared frame is already compressed (or not) for this connection.
-        if let Some(r) = self.stage(&frame, &[], 0) {
+        if let Some(r) = self.stage(frame, &[], 0) {
             return r;
         }
-        let n = frame.len();
-        self.push(Out::Frame(frame), n)
+        self.push(Out::Frame(frame.clone()), frame.len())
     }
 
     /// Queues a ping (at most 125 bytes).
@@ -431,7 +477,7 @@ impl WsConn {
         q.closed = true;
         q.items.push_back(Out::Terminate);
         drop(q);
-        self.wake.notify_one();
+        self.wake.notify();
     }
 
     /// Stops reading messages until [`WsConn::resume`] (control frames wait too).
@@ -462,13 +508,15 @@ impl WsConn {
     /// Resolves once the application closed or terminated the connection (used while a
     /// client is still connecting).
     pub async fn closed_while_connecting(&self) {
-        loop {
-            let notified = self.wake.notified();
+        std::future::poll_fn(|cx| {
+            let _ = self.wake.poll(cx);
             if self.is_closed() {
-                return;
+                Poll::Ready(())
+            } else {
+                Poll::Pending
             }
-            notified.await;
-        }
+        })
+        .await
     }
 
     /// Takes the queued items (and the rest of a half-written direct frame, which must go
@@ -521,37 +569,63 @@ struct Ending {
     code: u16,
     reason: Bytes,
     clean: bool,
+    /// Close gracefully first ([`iocrate_net::linger`]).
+    linger: bool,
 }
 
-struct Task<'a, T: Transport> {
-    io: &'a T,
+impl Ending {
+    /// Without a close handshake (nothing to linger for).
+    fn abnormal(code: u16) -> Self {
+        Ending { code, reason: Bytes::new(), clean: false, linger: false }
+    }
+}
+
+struct Task<T: Transport> {
+    io: Arc<T>,
+    conn: Arc<WsConn>,
+    events: Arc<dyn WsEvents>,
+    settings: Arc<Settings>,
+    /// Held (the server's connection count) until the task ends.
+    _guard: Option<ConnGuard>,
     role: Role,
-    conn: &'a WsConn,
-    events: &'a dyn WsEvents,
-    settings: &'a Settings,
     dec: Decoder,
     enc: Encoder,
     rbuf: BytesMut,
     wbuf: BytesMut,
     /// `wbuf.len()` as counted in `conn.buffered`.
     counted: usize,
-    flow: Arc<ReadFlow>,
     close_sent: bool,
-    /// The peer's close frame: code and reason.
-    close_received: Option<(u16, Bytes)>,
+    /// The peer's close frame: code and reason (boxed: rare, and the task stays small).
+    close_received: Option<Box<(u16, Bytes)>>,
     /// We failed the connection with this close code.
     failed: Option<u16>,
     eof: bool,
     close_deadline: Option<Instant>,
     last_input: Instant,
     ping_deadline: Option<Instant>,
+    /// The timer for [`Task::deadline`], while there is one.
+    timer: Option<Pin<Box<Sleep>>>,
+    /// Waiting for the read window to reopen, while it is full.
+    window_wait: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+/// What ended a wait.
+enum Wake {
+    Deadline,
+    Read(io::Result<()>),
+    Write(io::Result<()>),
+    /// A command, the read window, or a spurious wake-up: take another turn.
+    Turn,
 }
 
 /// Runs a connection until it closes, then calls [`WsEvents::on_close`] (and removes it
 /// from every topic through `on_done`). `head` is input already read (after the HTTP
 /// handshake); `preface` is output to send first (the `101` response on a server).
+///
+/// The future holds the connection's state once (about 700 bytes while idle): spawn it
+/// as it is rather than inside another `async` block, whose captures would stay beside it.
 #[allow(clippy::too_many_arguments)]
-pub async fn run<T: Transport>(
+pub fn run<T: Transport>(
     io: Arc<T>,
     head: Bytes,
     preface: Vec<u8>,
@@ -560,25 +634,19 @@ pub async fn run<T: Transport>(
     conn: Arc<WsConn>,
     events: Arc<dyn WsEvents>,
     guard: Option<ConnGuard>,
-) {
-    // Copied into the task's buffers and released at once: the arguments of an async fn
-    // otherwise live as long as its future.
-    let rbuf = BytesMut::from(&head[..]);
-    let wbuf = BytesMut::from(&preface[..]);
-    drop(head);
-    drop(preface);
-    let mut t = Task {
-        io: &*io,
+) -> impl Future<Output = ()> + Send {
+    let mut task = Task {
+        io,
         role: config.role,
-        conn: &conn,
-        events: &*events,
-        settings: &settings,
         dec: Decoder::new(&config),
         enc: Encoder::new(&config),
-        rbuf,
-        wbuf,
+        rbuf: BytesMut::from(&head[..]),
+        wbuf: BytesMut::from(&preface[..]),
+        conn,
+        events,
+        settings,
+        _guard: guard,
         counted: 0,
-        flow: conn.flow.clone(),
         close_sent: false,
         close_received: None,
         failed: None,
@@ -586,16 +654,19 @@ pub async fn run<T: Transport>(
         close_deadline: None,
         last_input: Instant::now(),
         ping_deadline: None,
+        timer: None,
+        window_wait: None,
     };
-    let ending = t.run().await;
-    conn.end_direct();
-    // Whatever is still queued will never be sent.
-    conn.take(true);
-    conn.buffered.store(0, Ordering::Release);
-    drop(t);
-    drop(io);
-    drop(guard);
-    events.on_close(ending.code, ending.reason, ending.clean);
+    // The task is captured and driven in place: an `async fn` taking it by value would
+    // hold a second copy (its argument and the local it binds).
+    async move {
+        let ending = task.run().await;
+        if ending.linger {
+            // Boxed: a linger future inline would make every idle connection's task bigger.
+            Box::pin(iocrate_net::linger(&*task.io, LINGER)).await;
+        }
+        task.end(ending);
+    }
 }
 
 enum Step {
@@ -603,7 +674,19 @@ enum Step {
     Done(Ending),
 }
 
-impl<T: Transport> Task<'_, T> {
+impl<T: Transport> Task<T> {
+    fn end(self, ending: Ending) {
+        let conn = self.conn.clone();
+        let events = self.events.clone();
+        conn.end_direct();
+        // Whatever is still queued will never be sent.
+        conn.take(true);
+        conn.buffered.store(0, Ordering::Release);
+        // The socket (and the connection's slot) go before the close is reported.
+        drop(self);
+        events.on_close(ending.code, ending.reason, ending.clean);
+    }
+
     async fn run(&mut self) -> Ending {
         loop {
             if let Step::Done(e) = self.turn() {
@@ -625,41 +708,90 @@ impl<T: Transport> Task<'_, T> {
                 );
                 err.close_code = Some(status::POLICY);
                 self.events.on_error(err);
-                return Ending { code: status::POLICY, reason: Bytes::new(), clean: false };
+                return Ending::abnormal(status::POLICY);
             }
             let pending = !self.wbuf.is_empty() || self.io.has_pending_output();
-            if let Some(end) = self.finished(pending).await {
+            if let Some(end) = self.finished(pending) {
                 return end;
             }
+            let may_read = self.conn.flow.may_read();
             let want_read = !self.eof
                 && self.failed.is_none()
                 && (self.close_received.is_none() || self.role == Role::Client)
-                && self.flow.may_read();
-            let window_full = !self.flow.may_read();
-            let deadline = self.deadline();
-            tokio::select! {
-                r = self.io.readable(), if want_read => {
-                    if let Err(e) = r {
-                        return self.abnormal("ERR_WEBSOCKET_IO", e.to_string());
-                    }
-                    if let Err(e) = self.read() {
-                        return self.abnormal("ERR_WEBSOCKET_IO", e.to_string());
-                    }
-                }
-                r = self.io.writable(), if pending => {
-                    if let Err(e) = r {
+                && may_read;
+            if may_read || self.failed.is_some() {
+                self.window_wait = None;
+            } else if self.window_wait.is_none() {
+                let flow = self.conn.flow.clone();
+                self.window_wait = Some(Box::pin(async move { flow.ready().await }));
+            }
+            self.arm_timer();
+            match self.wait(want_read, pending).await {
+                Wake::Read(r) => {
+                    if let Err(e) = r.and_then(|()| self.read()) {
                         return self.abnormal("ERR_WEBSOCKET_IO", e.to_string());
                     }
                 }
-                _ = self.conn.wake.notified() => {}
-                _ = self.flow.ready(), if window_full && self.failed.is_none() => {}
-                _ = sleep_until(deadline) => {
+                Wake::Write(r) => {
+                    if let Err(e) = r {
+                        return self.abnormal("ERR_WEBSOCKET_IO", e.to_string());
+                    }
+                }
+                Wake::Deadline => {
                     if let Some(e) = self.on_deadline() {
                         return e;
                     }
                 }
+                Wake::Turn => {}
             }
         }
+    }
+
+    /// Sets the timer to [`Task::deadline`], or drops it when there is none.
+    fn arm_timer(&mut self) {
+        match (self.deadline(), &mut self.timer) {
+            (None, t) => *t = None,
+            (Some(d), Some(t)) => {
+                if t.deadline() != d {
+                    t.as_mut().reset(d);
+                }
+            }
+            (Some(d), t) => *t = Some(Box::pin(tokio::time::sleep_until(d))),
+        }
+    }
+
+    /// Waits for the first of: the deadline, the socket (readable if `read`, writable if
+    /// `write`), a command, the read window. The deadline goes first so that a peer
+    /// flooding input cannot hold a timeout off; commands and input are handled on every
+    /// turn whatever woke it.
+    fn wait(&mut self, read: bool, write: bool) -> impl Future<Output = Wake> + '_ {
+        std::future::poll_fn(move |cx| {
+            if let Some(t) = &mut self.timer {
+                if t.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Wake::Deadline);
+                }
+            }
+            if read {
+                if let Poll::Ready(r) = self.io.poll_read_ready(cx) {
+                    return Poll::Ready(Wake::Read(r));
+                }
+            }
+            if write {
+                if let Poll::Ready(r) = self.io.poll_write_ready(cx) {
+                    return Poll::Ready(Wake::Write(r));
+                }
+            }
+            if self.conn.wake.poll(cx).is_ready() {
+                return Poll::Ready(Wake::Turn);
+            }
+            if let Some(w) = &mut self.window_wait {
+                if w.as_mut().poll(cx).is_ready() {
+                    self.window_wait = None;
+                    return Poll::Ready(Wake::Turn);
+                }
+            }
+            Poll::Pending
+        })
     }
 
     /// Commands and input; `Done` when the connection must end now.
@@ -704,7 +836,7 @@ impl<T: Transport> Task<'_, T> {
                 }
                 Out::Terminate => {
                     self.io.abort();
-                    return Step::Done(Ending { code: status::ABNORMAL, reason: Bytes::new(), clean: false });
+                    return Step::Done(Ending::abnormal(status::ABNORMAL));
                 }
             }
         }
@@ -717,11 +849,11 @@ impl<T: Transport> Task<'_, T> {
             match self.dec.decode(&mut self.rbuf) {
                 Ok(Some(msg)) => match msg {
                     Message::Text(b) => {
-                        let credit = self.flow.take(b.len());
+                        let credit = self.conn.flow.take(b.len());
                         self.events.on_message(true, b, credit);
                     }
                     Message::Binary(b) => {
-                        let credit = self.flow.take(b.len());
+                        let credit = self.conn.flow.take(b.len());
                         self.events.on_message(false, b, credit);
                     }
                     Message::Ping(p) => {
@@ -743,7 +875,7 @@ impl<T: Transport> Task<'_, T> {
                             self.close_sent = true;
                             self.conn.shut();
                         }
-                        self.close_received = Some((code, reason));
+                        self.close_received = Some(Box::new((code, reason)));
                         self.close_deadline = Some(Instant::now() + self.settings.close_timeout);
                     }
                 },
@@ -827,7 +959,7 @@ impl<T: Transport> Task<'_, T> {
             match self.io.try_write(&self.wbuf) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
-                    let _ = self.wbuf.split_to(n);
+                    bytes::Buf::advance(&mut self.wbuf, n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) => return Err(e),
@@ -866,27 +998,23 @@ impl<T: Transport> Task<'_, T> {
         }
     }
 
-    /// Whether the close handshake (or a failure) is complete: then linger and end.
-    async fn finished(&mut self, pending: bool) -> Option<Ending> {
+    /// Whether the close handshake (or a failure) is complete: the connection ends (after
+    /// a linger, if the ending says so).
+    fn finished(&mut self, pending: bool) -> Option<Ending> {
         if let Some(code) = self.failed {
             if !pending {
-                // Boxed: a linger future inline would make every idle connection's task bigger.
-                Box::pin(iocrate_net::linger(self.io, LINGER)).await;
-                return Some(Ending { code, reason: Bytes::new(), clean: false });
+                return Some(Ending { code, reason: Bytes::new(), clean: false, linger: true });
             }
             return None;
         }
-        if let Some((code, reason)) = self.close_received.clone() {
+        if let Some((code, reason)) = self.close_received.as_deref().cloned() {
             if pending {
                 return None;
             }
             // The server closes the TCP connection first (RFC 6455 §7.1.1); the client
             // waits for it (reading until EOF) unless the close timeout runs out.
             if self.role == Role::Server || self.eof {
-                if self.role == Role::Server {
-                    Box::pin(iocrate_net::linger(self.io, LINGER)).await;
-                }
-                return Some(Ending { code, reason, clean: true });
+                return Some(Ending { code, reason, clean: true, linger: self.role == Role::Server });
             }
             return None;
         }
@@ -896,7 +1024,7 @@ impl<T: Transport> Task<'_, T> {
             if !self.close_sent {
                 self.events.on_error(err);
             }
-            return Some(Ending { code: status::ABNORMAL, reason: Bytes::new(), clean: false });
+            return Some(Ending::abnormal(status::ABNORMAL));
         }
         None
     }
@@ -916,12 +1044,12 @@ impl<T: Transport> Task<'_, T> {
         if let Some(d) = self.close_deadline {
             if now >= d {
                 self.io.abort();
-                let (code, reason, clean) = match self.close_received.take() {
+                let (code, reason, clean) = match self.close_received.take().map(|b| *b) {
                     // The handshake completed; only the peer's TCP close was late.
                     Some((code, reason)) if self.failed.is_none() => (code, reason, true),
                     _ => (self.failed.unwrap_or(status::ABNORMAL), Bytes::new(), false),
                 };
-                return Some(Ending { code, reason, clean });
+                return Some(Ending { code, reason, clean, linger: false });
             }
             return None;
         }
@@ -932,7 +1060,7 @@ impl<T: Transport> Task<'_, T> {
                     "ERR_WEBSOCKET_PING_TIMEOUT",
                     format!("no answer to a keep-alive ping within {} ms", self.settings.ping_timeout.as_millis()),
                 ));
-                return Some(Ending { code: status::ABNORMAL, reason: Bytes::new(), clean: false });
+                return Some(Ending::abnormal(status::ABNORMAL));
             }
             return None;
         }
@@ -950,13 +1078,6 @@ impl<T: Transport> Task<'_, T> {
         if self.close_received.is_none() && self.failed.is_none() {
             self.events.on_error(WsError::new(code, message));
         }
-        Ending { code: self.failed.unwrap_or(status::ABNORMAL), reason: Bytes::new(), clean: false }
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
+        Ending::abnormal(self.failed.unwrap_or(status::ABNORMAL))
     }
 }

@@ -136,11 +136,9 @@ impl Topics {
             let frame = match (self.deflate, c.deflate_window()) {
                 (Some((level, threshold)), Some(bits)) if payload.len() >= threshold => {
                     let bits = bits.clamp(8, 15);
-                    packed[bits as usize]
-                        .get_or_insert_with(|| shared_frame(text, payload, Some((level, bits))))
-                        .clone()
+                    &*packed[bits as usize].get_or_insert_with(|| shared_frame(text, payload, Some((level, bits))))
                 }
-                _ => plain.get_or_insert_with(|| shared_frame(text, payload, None)).clone(),
+                _ => &*plain.get_or_insert_with(|| shared_frame(text, payload, None)),
             };
             if c.send_frame(frame).is_ok() {
                 out.delivered += 1;
