@@ -148,13 +148,30 @@ impl ToNapiValue for Batch {
         // an event costs one element store (its payload) instead of three.
         let n = val.0.len();
         let mut meta = Vec::with_capacity(n * 8);
-        for ev in &val.0 {
-            meta.extend_from_slice(&ev.id.to_le_bytes());
-            meta.extend_from_slice(&ev.kind.to_le_bytes());
-        }
+        let mut pools = Pools::default();
         let mut arr = env.create_array(n as u32)?;
         for (i, ev) in val.0.into_iter().enumerate() {
             let i = i as u32;
+            // Small chunks go into the batch's shared pool: the payload is its end offset
+            // there, and the kind says so.
+            let small = match &ev.payload {
+                Payload::Bytes(b, _) if b.len() <= POOL_CHUNK_MAX => Some(&b[..]),
+                Payload::Buf(b, _) if b.len() <= POOL_CHUNK_MAX => Some(&b[..]),
+                _ => None,
+            };
+            let kind = match small {
+                Some(b) => {
+                    let (flags, end) = pools.add(b);
+                    arr.set(i, end)?;
+                    ev.kind | flags
+                }
+                None => ev.kind,
+            };
+            meta.extend_from_slice(&ev.id.to_le_bytes());
+            meta.extend_from_slice(&kind.to_le_bytes());
+            if kind & POOLED != 0 {
+                continue;
+            }
             match ev.payload {
                 Payload::None => {}
                 Payload::Bool(b) => arr.set(i, b)?,
@@ -193,7 +210,11 @@ impl ToNapiValue for Batch {
                     if b.len() <= COPY_MAX {
                         arr.set(i, BufferSlice::copy_from(&env, &b)?)?;
                     } else {
-                        arr.set(i, Buffer::from(Vec::from(b)))?;
+                        // Handed over without a copy: the Buffer is a view of the Bytes,
+                        // which its finalizer drops.
+                        let ptr = b.as_ptr().cast_mut();
+                        let len = b.len();
+                        arr.set(i, unsafe { BufferSlice::from_external(&env, ptr, len, b, |_, b| drop(b)) }?)?;
                     }
                     drop(credit);
                 }
@@ -203,10 +224,64 @@ impl ToNapiValue for Batch {
                 }
             }
         }
-        let mut out = env.create_array(2)?;
+        let pools = pools.finish();
+        let mut out = env.create_array(if pools.is_empty() { 2 } else { 3 })?;
         out.set(0, BufferSlice::copy_from(&env, &meta)?)?;
         out.set(1, arr)?;
+        if !pools.is_empty() {
+            let mut list = env.create_array(pools.len() as u32)?;
+            for (k, p) in pools.iter().enumerate() {
+                list.set(k as u32, BufferSlice::copy_from(&env, p)?)?;
+            }
+            out.set(2, list)?;
+        }
         unsafe { Array::to_napi_value(raw_env, out) }
+    }
+}
+
+/// Chunks up to this size share the batch's pool instead of getting a Buffer each.
+const POOL_CHUNK_MAX: usize = 1024;
+/// The size of one pool: a Buffer a small message keeps alive holds at most this much.
+const POOL_SIZE: usize = 16 * 1024;
+/// Kind flag: the payload is in the batch's pools; the payload slot holds its end offset.
+pub const POOLED: u32 = 1 << 30;
+/// Kind flag (with [`POOLED`]): this chunk starts the next pool.
+pub const NEW_POOL: u32 = 1 << 29;
+
+/// The pools of one batch: small chunks copied back to back, so JS slices one Buffer
+/// (`subarray`) per chunk instead of the addon creating one per chunk (an allocation and
+/// a backing store each). A Buffer from a pool keeps that pool alive, as Node's own
+/// `Buffer.allocUnsafe` slices keep theirs.
+#[derive(Default)]
+struct Pools {
+    done: Vec<Vec<u8>>,
+    cur: Option<Vec<u8>>,
+}
+
+impl Pools {
+    /// Appends a chunk; returns the kind flags and its end offset in its pool.
+    fn add(&mut self, b: &[u8]) -> (u32, u32) {
+        let mut flags = POOLED;
+        match &mut self.cur {
+            Some(p) if p.len() + b.len() <= POOL_SIZE => {}
+            cur => {
+                if let Some(full) = cur.take() {
+                    self.done.push(full);
+                }
+                *cur = Some(Vec::with_capacity(POOL_SIZE));
+                flags |= NEW_POOL;
+            }
+        }
+        let p = self.cur.as_mut().expect("set above");
+        p.extend_from_slice(b);
+        (flags, p.len() as u32)
+    }
+
+    fn finish(mut self) -> Vec<Vec<u8>> {
+        if let Some(p) = self.cur.take() {
+            self.done.push(p);
+        }
+        self.done
     }
 }
 

@@ -20,15 +20,36 @@ function metaOf(buf: Buffer): Uint32Array {
   return new Uint32Array(Uint8Array.prototype.slice.call(buf).buffer)
 }
 
-function dispatch(batch: [Buffer, unknown[]]): void {
+/** Kind flags (bindings/node/src/bridge.rs): the payload is a chunk of the batch's pools. */
+const POOLED = 1 << 30
+/** With POOLED: the chunk starts the next pool. */
+const NEW_POOL = 1 << 29
+
+function dispatch(batch: [Buffer, unknown[], Buffer[]?]): void {
   const meta = metaOf(batch[0])
   const payloads = batch[1]
+  const pools = batch[2]
+  let pool = -1
+  let at = 0
   const n = payloads.length
   for (let i = 0; i < n; i++) {
+    let kind = meta[2 * i + 1] as number
+    let payload = payloads[i]
+    if ((kind & POOLED) !== 0) {
+      // A small chunk: a view of the shared pool (its end offset is the payload).
+      if ((kind & NEW_POOL) !== 0) {
+        pool++
+        at = 0
+      }
+      const end = payload as number
+      payload = (pools as Buffer[])[pool].subarray(at, end)
+      at = end
+      kind &= ~(POOLED | NEW_POOL)
+    }
     const t = targets.get(meta[2 * i] as number)
     if (t === undefined) continue
     try {
-      t.onNativeEvent(meta[2 * i + 1] as number, payloads[i])
+      t.onNativeEvent(kind, payload)
     } catch (err) {
       // Surface a throwing listener the way Node does (uncaughtException), without
       // losing the rest of the batch.

@@ -58,6 +58,12 @@ impl Transport for MaybeTls {
             MaybeTls::Tls(t) => t.read_chunk(size),
         }
     }
+    fn try_read_bytes(&self, dst: &mut bytes::BytesMut, max: usize) -> io::Result<usize> {
+        match self {
+            MaybeTls::Plain(s) => s.try_read_bytes(dst, max),
+            MaybeTls::Tls(t) => t.try_read_bytes(dst, max),
+        }
+    }
     fn try_write(&self, src: &[u8]) -> io::Result<usize> {
         match self {
             MaybeTls::Plain(s) => Transport::try_write(s, src),

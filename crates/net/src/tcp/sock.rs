@@ -51,13 +51,29 @@ impl Sock {
     /// `EAGAIN`. Tokio clears readiness only if no new readiness event arrived meanwhile,
     /// so no wake-up is lost.
     pub fn try_read_buf(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        let n = self.try_read_uninit(buf.spare_capacity_mut())?;
+        // SAFETY: recv initialised the first n bytes of the spare capacity.
+        unsafe { buf.set_len(buf.len() + n) };
+        Ok(n)
+    }
+
+    /// [`Sock::try_read_buf`] into a `BytesMut`, at most `max` bytes (at least 1; room is
+    /// reserved for them, so `Ok(0)` always means end of stream).
+    pub fn try_read_bytes(&self, buf: &mut bytes::BytesMut, max: usize) -> io::Result<usize> {
+        let max = max.max(1);
+        buf.reserve(max);
+        let n = self.try_read_uninit(&mut buf.spare_capacity_mut()[..max])?;
+        // SAFETY: recv initialised the first n bytes of the spare capacity.
+        unsafe { buf.set_len(buf.len() + n) };
+        Ok(n)
+    }
+
+    /// Receives into `spare`; returns how many bytes it initialised.
+    fn try_read_uninit(&self, spare: &mut [std::mem::MaybeUninit<u8>]) -> io::Result<usize> {
         let mut short = 0;
         let r = each!(self, s => s.try_io(Interest::READABLE, || {
-            let spare = buf.spare_capacity_mut();
             let cap = spare.len();
             let n = SockRef::from(s).recv(spare)?;
-            // SAFETY: recv initialised the first n bytes of the spare capacity.
-            unsafe { buf.set_len(buf.len() + n) };
             if n > 0 && n < cap {
                 short = n;
                 return Err(io::ErrorKind::WouldBlock.into());

@@ -106,6 +106,21 @@ impl Decoder {
         }
     }
 
+    /// How many more bytes complete the frame at the front of `buf`, once its header is
+    /// there and was accepted (0 otherwise): a reader may make room for them at once.
+    pub fn frame_remaining(&self, buf: &[u8]) -> usize {
+        if !matches!(self.state, State::Open) {
+            return 0;
+        }
+        match parse_header(buf) {
+            Ok(Some(h)) if self.check(&h).is_ok() => {
+                // check() bounded payload_len by max_frame, a usize.
+                (h.header_len + h.payload_len as usize).saturating_sub(buf.len())
+            }
+            _ => 0,
+        }
+    }
+
     /// Bytes of the message being assembled (for memory accounting).
     pub fn pending(&self) -> usize {
         self.partial.as_ref().map_or(0, |p| p.data.len())

@@ -49,6 +49,11 @@ use crate::codec::{Config, Decoder, Encoder, Message, Role};
 
 /// Scratch read size.
 const READ_SIZE: usize = 64 * 1024;
+/// The rest of a frame of at least this size is read in place (see `Task::read`).
+const BIG_FRAME: usize = 16 * 1024;
+/// Messages from this size on are written by the sending thread at once (see
+/// [`WsConn::stage`]) instead of being staged until the end of its batch.
+const WRITE_NOW_MIN: usize = 16 * 1024;
 /// How long a closing server keeps draining input after shutting down its write side.
 const LINGER: Duration = Duration::from_secs(2);
 
@@ -335,15 +340,40 @@ impl WsConn {
             return None;
         }
         let first = q.staged.is_empty();
-        q.staged.extend_from_slice(head);
-        q.staged.extend_from_slice(body);
         let n = head.len() + body.len();
-        let now = self.buffered.fetch_add(n, Ordering::AcqRel) + n;
+        // A large message is written now, behind what is staged, straight from the
+        // caller's memory: there is nothing to coalesce, and staging would copy it. Only
+        // what the kernel does not take is staged.
+        let written = if body.len() >= WRITE_NOW_MIN {
+            let Queue { direct, staged, .. } = &mut *q;
+            let sock = &direct.as_ref().expect("checked above").0;
+            let bufs = [io::IoSlice::new(staged), io::IoSlice::new(head), io::IoSlice::new(body)];
+            let w = sock.try_write_vectored(&bufs).unwrap_or_default();
+            let from_staged = w.min(staged.len());
+            bytes::Buf::advance(staged, from_staged);
+            let mut rest = w - from_staged;
+            for part in [head, body] {
+                let skip = rest.min(part.len());
+                staged.extend_from_slice(&part[skip..]);
+                rest -= skip;
+            }
+            w
+        } else {
+            q.staged.extend_from_slice(head);
+            q.staged.extend_from_slice(body);
+            0
+        };
+        let now = if n >= written {
+            self.buffered.fetch_add(n - written, Ordering::AcqRel) + (n - written)
+        } else {
+            self.buffered.fetch_sub(written - n, Ordering::AcqRel) - (written - n)
+        };
         if now >= self.high_water {
             self.drain_armed.store(true, Ordering::Release);
         }
+        let dirty = first && !q.staged.is_empty();
         drop(q);
-        if first {
+        if dirty {
             DIRTY.with(|d| d.borrow_mut().push(self.clone()));
         }
         Some(Ok(now))
@@ -905,6 +935,32 @@ impl<T: Transport> Task<T> {
     }
 
     fn read(&mut self) -> io::Result<()> {
+        // The rest of a large frame is read in place, into room made for all of it: no
+        // copy from the scratch buffer, and no regrowing of the read buffer on the way.
+        let rest = if self.close_received.is_none() && !self.rbuf.is_empty() {
+            self.dec.frame_remaining(&self.rbuf)
+        } else {
+            0
+        };
+        // (Completed frames are split off, so the buffer holds the front frame's start.)
+        if rest > 0 && self.rbuf.len() + rest >= BIG_FRAME {
+            // Up to the frame's end (what follows starts a buffer of its own, instead of
+            // being copied out of this one), and capped: a peer announcing a huge frame
+            // gets room as its bytes arrive.
+            return match self.io.try_read_bytes(&mut self.rbuf, rest.min(4 * READ_SIZE)) {
+                Ok(0) => {
+                    self.eof = true;
+                    Ok(())
+                }
+                Ok(_) => {
+                    self.last_input = Instant::now();
+                    self.ping_deadline = None;
+                    Ok(())
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+                Err(e) => Err(e),
+            };
+        }
         match self.io.read_chunk(READ_SIZE) {
             Ok(v) if v.is_empty() => self.eof = true,
             Ok(v) => {
