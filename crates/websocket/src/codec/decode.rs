@@ -31,11 +31,12 @@ struct Partial {
     utf8: Utf8Validator,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
     Open,
     Closed,
-    Failed(ProtocolError),
+    /// Boxed: rare, and every idle connection carries the state.
+    Failed(Box<ProtocolError>),
 }
 
 /// Decodes the frames of one connection into messages; see the module docs of
@@ -86,14 +87,14 @@ impl Decoder {
     /// fragmented message are returned as soon as they are complete. After an error or a
     /// Close, further calls return the same error / `Ok(None)`.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Message>, ProtocolError> {
-        match self.state {
+        match &self.state {
             State::Open => {}
             State::Closed => return Ok(None),
-            State::Failed(e) => return Err(e),
+            State::Failed(e) => return Err(**e),
         }
         match self.step(buf) {
             Err(e) => {
-                self.state = State::Failed(e);
+                self.state = State::Failed(Box::new(e));
                 self.partial = None;
                 Err(e)
             }

@@ -48,7 +48,8 @@ pub struct Encoder {
     /// idle connection should not carry 256 bytes it does not use).
     keys: Option<Box<[u8; 4 * KEYS_PER_DRAW]>>,
     next_key: usize,
-    scratch: BytesMut,
+    /// The compressor's output buffer (boxed: only compressing connections have one).
+    scratch: Option<Box<BytesMut>>,
 }
 
 impl Encoder {
@@ -69,7 +70,7 @@ impl Encoder {
             fragment_compressed: false,
             keys: None,
             next_key: KEYS_PER_DRAW,
-            scratch: BytesMut::new(),
+            scratch: None,
         }
     }
 
@@ -156,7 +157,7 @@ impl Encoder {
 
     /// Compresses into the (taken) scratch buffer; the caller puts it back.
     fn compress(&mut self, payload: &[u8], fin: bool) -> BytesMut {
-        let mut z = std::mem::take(&mut self.scratch);
+        let mut z = self.scratch.take().map(|b| *b).unwrap_or_default();
         z.clear();
         let (level, bits, reset) = self.deflate.expect("callers check deflate");
         let d = self.deflater.get_or_insert_with(|| Box::new(Deflater::new(level, bits, reset)));
@@ -168,7 +169,7 @@ impl Encoder {
     /// idle connection should not hold on to megabytes.
     fn restore(&mut self, z: BytesMut) {
         if z.capacity() <= 64 << 10 {
-            self.scratch = z;
+            self.scratch = Some(Box::new(z));
         }
     }
 

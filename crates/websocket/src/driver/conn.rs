@@ -597,7 +597,7 @@ impl std::fmt::Debug for WsConn {
 /// How the connection ended, for `on_close`.
 struct Ending {
     code: u16,
-    reason: Bytes,
+    /// After a close handshake (the reason is the peer's, in `close_received`).
     clean: bool,
     /// Close gracefully first ([`iocrate_net::linger`]).
     linger: bool,
@@ -606,14 +606,14 @@ struct Ending {
 impl Ending {
     /// Without a close handshake (nothing to linger for).
     fn abnormal(code: u16) -> Self {
-        Ending { code, reason: Bytes::new(), clean: false, linger: false }
+        Ending { code, clean: false, linger: false }
     }
 }
 
-struct Task<T: Transport> {
+struct Task<T: Transport, E: WsEvents> {
     io: Arc<T>,
     conn: Arc<WsConn>,
-    events: Arc<dyn WsEvents>,
+    events: Arc<E>,
     settings: Arc<Settings>,
     /// Held (the server's connection count) until the task ends.
     _guard: Option<ConnGuard>,
@@ -630,13 +630,26 @@ struct Task<T: Transport> {
     /// We failed the connection with this close code.
     failed: Option<u16>,
     eof: bool,
-    close_deadline: Option<Instant>,
+    /// The close handshake's or the keep-alive ping's timeout.
+    timeout: Option<Timeout>,
     last_input: Instant,
-    ping_deadline: Option<Instant>,
     /// The timer for [`Task::deadline`], while there is one.
     timer: Option<Pin<Box<Sleep>>>,
-    /// Waiting for the read window to reopen, while it is full.
-    window_wait: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    /// Waiting for the read window to reopen, while it is full (boxed twice: a thin
+    /// pointer in every idle connection's task instead of a fat one).
+    window_wait: Option<Box<WindowWait>>,
+}
+
+/// The wait for the read window to reopen.
+type WindowWait = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A pending timeout.
+#[derive(Clone, Copy)]
+enum Timeout {
+    /// The close handshake must be over by then.
+    Close(Instant),
+    /// The peer must have sent something by then (after a keep-alive ping).
+    Pong(Instant),
 }
 
 /// What ended a wait.
@@ -655,14 +668,14 @@ enum Wake {
 /// The future holds the connection's state once (about 700 bytes while idle): spawn it
 /// as it is rather than inside another `async` block, whose captures would stay beside it.
 #[allow(clippy::too_many_arguments)]
-pub fn run<T: Transport>(
+pub fn run<T: Transport, E: WsEvents>(
     io: Arc<T>,
     head: Bytes,
     preface: Vec<u8>,
     config: Config,
     settings: Arc<Settings>,
     conn: Arc<WsConn>,
-    events: Arc<dyn WsEvents>,
+    events: Arc<E>,
     guard: Option<ConnGuard>,
 ) -> impl Future<Output = ()> + Send {
     let mut task = Task {
@@ -681,9 +694,8 @@ pub fn run<T: Transport>(
         close_received: None,
         failed: None,
         eof: false,
-        close_deadline: None,
+        timeout: None,
         last_input: Instant::now(),
-        ping_deadline: None,
         timer: None,
         window_wait: None,
     };
@@ -704,8 +716,12 @@ enum Step {
     Done(Ending),
 }
 
-impl<T: Transport> Task<T> {
-    fn end(self, ending: Ending) {
+impl<T: Transport, E: WsEvents> Task<T, E> {
+    fn end(mut self, ending: Ending) {
+        let reason = match self.close_received.take() {
+            Some(c) if ending.clean => c.1,
+            _ => Bytes::new(),
+        };
         let conn = self.conn.clone();
         let events = self.events.clone();
         conn.end_direct();
@@ -714,7 +730,7 @@ impl<T: Transport> Task<T> {
         conn.buffered.store(0, Ordering::Release);
         // The socket (and the connection's slot) go before the close is reported.
         drop(self);
-        events.on_close(ending.code, ending.reason, ending.clean);
+        events.on_close(ending.code, reason, ending.clean);
     }
 
     async fn run(&mut self) -> Ending {
@@ -753,7 +769,7 @@ impl<T: Transport> Task<T> {
                 self.window_wait = None;
             } else if self.window_wait.is_none() {
                 let flow = self.conn.flow.clone();
-                self.window_wait = Some(Box::pin(async move { flow.ready().await }));
+                self.window_wait = Some(Box::new(Box::pin(async move { flow.ready().await })));
             }
             self.arm_timer();
             match self.wait(want_read, pending).await {
@@ -815,7 +831,7 @@ impl<T: Transport> Task<T> {
                 return Poll::Ready(Wake::Turn);
             }
             if let Some(w) = &mut self.window_wait {
-                if w.as_mut().poll(cx).is_ready() {
+                if (**w).as_mut().poll(cx).is_ready() {
                     self.window_wait = None;
                     return Poll::Ready(Wake::Turn);
                 }
@@ -861,7 +877,7 @@ impl<T: Transport> Task<T> {
                     if !self.close_sent {
                         self.enc.close(code, &reason, &mut self.wbuf);
                         self.close_sent = true;
-                        self.close_deadline = Some(Instant::now() + self.settings.close_timeout);
+                        self.timeout = Some(Timeout::Close(Instant::now() + self.settings.close_timeout));
                     }
                 }
                 Out::Terminate => {
@@ -906,7 +922,7 @@ impl<T: Transport> Task<T> {
                             self.conn.shut();
                         }
                         self.close_received = Some(Box::new((code, reason)));
-                        self.close_deadline = Some(Instant::now() + self.settings.close_timeout);
+                        self.timeout = Some(Timeout::Close(Instant::now() + self.settings.close_timeout));
                     }
                 },
                 Ok(None) => break,
@@ -917,7 +933,7 @@ impl<T: Transport> Task<T> {
                         self.conn.shut();
                     }
                     self.failed = Some(e.code);
-                    self.close_deadline = Some(Instant::now() + self.settings.close_timeout);
+                    self.timeout = Some(Timeout::Close(Instant::now() + self.settings.close_timeout));
                     let code = match e.code {
                         1007 => "ERR_WEBSOCKET_INVALID_PAYLOAD",
                         1009 => "ERR_WEBSOCKET_MESSAGE_TOO_BIG",
@@ -953,8 +969,7 @@ impl<T: Transport> Task<T> {
                     Ok(())
                 }
                 Ok(_) => {
-                    self.last_input = Instant::now();
-                    self.ping_deadline = None;
+                    self.input_arrived();
                     Ok(())
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
@@ -964,8 +979,7 @@ impl<T: Transport> Task<T> {
         match self.io.read_chunk(READ_SIZE) {
             Ok(v) if v.is_empty() => self.eof = true,
             Ok(v) => {
-                self.last_input = Instant::now();
-                self.ping_deadline = None;
+                self.input_arrived();
                 if self.close_received.is_some() {
                     // A client waiting for the server's TCP close: nothing more is read.
                 } else if self.rbuf.is_empty() {
@@ -1059,18 +1073,18 @@ impl<T: Transport> Task<T> {
     fn finished(&mut self, pending: bool) -> Option<Ending> {
         if let Some(code) = self.failed {
             if !pending {
-                return Some(Ending { code, reason: Bytes::new(), clean: false, linger: true });
+                return Some(Ending { code, clean: false, linger: true });
             }
             return None;
         }
-        if let Some((code, reason)) = self.close_received.as_deref().cloned() {
+        if let Some(&(code, _)) = self.close_received.as_deref() {
             if pending {
                 return None;
             }
             // The server closes the TCP connection first (RFC 6455 §7.1.1); the client
             // waits for it (reading until EOF) unless the close timeout runs out.
             if self.role == Role::Server || self.eof {
-                return Some(Ending { code, reason, clean: true, linger: self.role == Role::Server });
+                return Some(Ending { code, clean: true, linger: self.role == Role::Server });
             }
             return None;
         }
@@ -1086,30 +1100,35 @@ impl<T: Transport> Task<T> {
     }
 
     fn deadline(&self) -> Option<Instant> {
-        if let Some(d) = self.close_deadline {
-            return Some(d);
+        match self.timeout {
+            Some(Timeout::Close(d) | Timeout::Pong(d)) => Some(d),
+            None => self.settings.ping_interval.map(|i| self.last_input + i),
         }
-        if let Some(d) = self.ping_deadline {
-            return Some(d);
+    }
+
+    /// Input resets the keep-alive: no pong is awaited any more.
+    fn input_arrived(&mut self) {
+        self.last_input = Instant::now();
+        if matches!(self.timeout, Some(Timeout::Pong(_))) {
+            self.timeout = None;
         }
-        self.settings.ping_interval.map(|i| self.last_input + i)
     }
 
     fn on_deadline(&mut self) -> Option<Ending> {
         let now = Instant::now();
-        if let Some(d) = self.close_deadline {
+        if let Some(Timeout::Close(d)) = self.timeout {
             if now >= d {
                 self.io.abort();
-                let (code, reason, clean) = match self.close_received.take().map(|b| *b) {
+                let (code, clean) = match self.close_received.as_deref() {
                     // The handshake completed; only the peer's TCP close was late.
-                    Some((code, reason)) if self.failed.is_none() => (code, reason, true),
-                    _ => (self.failed.unwrap_or(status::ABNORMAL), Bytes::new(), false),
+                    Some(&(code, _)) if self.failed.is_none() => (code, true),
+                    _ => (self.failed.unwrap_or(status::ABNORMAL), false),
                 };
-                return Some(Ending { code, reason, clean, linger: false });
+                return Some(Ending { code, clean, linger: false });
             }
             return None;
         }
-        if let Some(d) = self.ping_deadline {
+        if let Some(Timeout::Pong(d)) = self.timeout {
             if now >= d {
                 self.io.abort();
                 self.events.on_error(WsError::new(
@@ -1123,7 +1142,7 @@ impl<T: Transport> Task<T> {
         if let Some(i) = self.settings.ping_interval {
             if now >= self.last_input + i && !self.close_sent {
                 let _ = self.enc.ping(b"", &mut self.wbuf);
-                self.ping_deadline = Some(now + self.settings.ping_timeout);
+                self.timeout = Some(Timeout::Pong(now + self.settings.ping_timeout));
             }
         }
         None
