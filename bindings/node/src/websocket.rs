@@ -263,7 +263,7 @@ impl ServerCore {
             kind::WS_OPEN,
             Payload::Lazy(Box::new(move |env| {
                 let mut arr = env.create_array(4)?;
-                let h = unsafe { WsConnHandle::to_napi_value(env.raw(), handle)? };
+                let h = unsafe { External::to_napi_value(env.raw(), External::new(handle))? };
                 arr.set(0, unsafe { Unknown::from_raw_unchecked(env.raw(), h) })?;
                 arr.set(1, env.create_string_latin1(&head_str)?)?;
                 arr.set(2, protocol)?;
@@ -398,14 +398,19 @@ impl WsServerHandle {
     /// and extra response header lines (`[name, value, …]`). Returns the connection, or
     /// nothing when the upgrade is gone (timed out, client left).
     #[napi]
-    pub fn accept(&self, pending: u32, protocol: Option<String>, headers: Option<Vec<String>>) -> Option<WsConnHandle> {
+    pub fn accept(
+        &self,
+        pending: u32,
+        protocol: Option<String>,
+        headers: Option<Vec<String>>,
+    ) -> Option<External<WsConnHandle>> {
         let p = lock(&self.core.pending).remove(&pending)?;
         let extra: Vec<(String, String)> =
             headers.unwrap_or_default().chunks_exact(2).map(|c| (c[0].clone(), c[1].clone())).collect();
         let protocol = protocol.filter(|p| p.is_empty() || p.chars().all(|c| c.is_ascii_graphic()));
         let protocol = protocol.filter(|p| p.is_empty() || p.split(',').count() == 1);
         let (h, _, _) = self.core.start(p, protocol.as_deref().filter(|s| !s.is_empty()), &extra);
-        Some(h)
+        Some(External::new(h))
     }
 
     /// Refuses a pending upgrade with an HTTP status and a plain-text body.
@@ -474,7 +479,11 @@ pub fn ws_flush() {
     ws::flush_staged();
 }
 
-/// One WebSocket connection (server or client side).
+/// One WebSocket connection (server or client side), handed to JS as an `External`:
+/// a plain object with no properties, which costs an idle connection less JS memory than
+/// a class instance (whose wrapper and type tag are properties). Its functions are the
+/// `wsConn*` ones below. (`#[napi]` only declares the type for `ExternalObject<…>` in the
+/// generated typings; no instance of the class is ever made.)
 #[napi]
 pub struct WsConnHandle {
     conn: Arc<WsConn>,
@@ -488,132 +497,135 @@ fn closed_err() -> ErrorInfo {
     ErrorInfo::new("ERR_WEBSOCKET_CLOSED", "the WebSocket is closing or closed")
 }
 
+/// The id this connection's events carry.
 #[napi]
-impl WsConnHandle {
-    /// The id this connection's events carry.
-    #[napi(getter)]
-    pub fn id(&self) -> u32 {
-        self.id
-    }
+pub fn ws_conn_id(h: &External<WsConnHandle>) -> u32 {
+    h.id
+}
 
-    /// The subprotocol chosen (server side; a client learns it from WS_OPEN).
-    #[napi(getter)]
-    pub fn protocol(&self) -> Option<String> {
-        self.protocol.clone()
-    }
+/// The subprotocol chosen (server side; a client learns it from WS_OPEN).
+#[napi]
+pub fn ws_conn_protocol(h: &External<WsConnHandle>) -> Option<String> {
+    h.protocol.clone()
+}
 
-    /// The extensions in effect (server side; a client learns them from WS_OPEN).
-    #[napi(getter)]
-    pub fn extensions(&self) -> Option<String> {
-        self.extensions.clone()
-    }
+/// The extensions in effect (server side; a client learns them from WS_OPEN).
+#[napi]
+pub fn ws_conn_extensions(h: &External<WsConnHandle>) -> Option<String> {
+    h.extensions.clone()
+}
 
-    /// Queues a message: a string as text; a Buffer as binary, or as text when `binary`
-    /// is false (it must then be valid UTF-8). Returns `bufferedAmount`.
-    #[napi]
-    pub fn send(&self, data: Either<String, BufferSlice>, binary: Option<bool>) -> Either<f64, ErrorInfo> {
-        let r = match &data {
-            Either::A(s) => self.conn.send_slice(true, s.as_bytes()),
-            Either::B(b) => {
-                let text = binary == Some(false);
-                if text && std::str::from_utf8(b).is_err() {
-                    return Either::B(ErrorInfo::new(
-                        "ERR_WEBSOCKET_INVALID_UTF8",
-                        "a text message must be valid UTF-8",
-                    ));
-                }
-                self.conn.send_slice(text, b)
+/// Queues a message: a string as text; a Buffer as binary, or as text when `binary`
+/// is false (it must then be valid UTF-8). Returns `bufferedAmount`.
+#[napi]
+pub fn ws_conn_send(
+    h: &External<WsConnHandle>,
+    data: Either<String, BufferSlice>,
+    binary: Option<bool>,
+) -> Either<f64, ErrorInfo> {
+    let r = match &data {
+        Either::A(s) => h.conn.send_slice(true, s.as_bytes()),
+        Either::B(b) => {
+            let text = binary == Some(false);
+            if text && std::str::from_utf8(b).is_err() {
+                return Either::B(ErrorInfo::new("ERR_WEBSOCKET_INVALID_UTF8", "a text message must be valid UTF-8"));
             }
-        };
-        match r {
-            Ok(n) => Either::A(n as f64),
-            Err(_) => Either::B(closed_err()),
+            h.conn.send_slice(text, b)
         }
+    };
+    match r {
+        Ok(n) => Either::A(n as f64),
+        Err(_) => Either::B(closed_err()),
     }
+}
 
-    /// Queues a ping (payload at most 125 bytes).
-    #[napi]
-    pub fn ping(&self, data: Option<BufferSlice>) -> Option<ErrorInfo> {
-        let b = data.map(|d| Bytes::copy_from_slice(&d)).unwrap_or_default();
-        if b.len() > 125 {
-            return Some(ErrorInfo::new("ERR_WEBSOCKET_CONTROL_TOO_BIG", "a ping payload is at most 125 bytes"));
-        }
-        self.conn.ping(b).err().map(|_| closed_err())
+/// Queues a ping (payload at most 125 bytes).
+#[napi]
+pub fn ws_conn_ping(h: &External<WsConnHandle>, data: Option<BufferSlice>) -> Option<ErrorInfo> {
+    let b = data.map(|d| Bytes::copy_from_slice(&d)).unwrap_or_default();
+    if b.len() > 125 {
+        return Some(ErrorInfo::new("ERR_WEBSOCKET_CONTROL_TOO_BIG", "a ping payload is at most 125 bytes"));
     }
+    h.conn.ping(b).err().map(|_| closed_err())
+}
 
-    /// Queues a pong (payload at most 125 bytes).
-    #[napi]
-    pub fn pong(&self, data: Option<BufferSlice>) -> Option<ErrorInfo> {
-        let b = data.map(|d| Bytes::copy_from_slice(&d)).unwrap_or_default();
-        if b.len() > 125 {
-            return Some(ErrorInfo::new("ERR_WEBSOCKET_CONTROL_TOO_BIG", "a pong payload is at most 125 bytes"));
-        }
-        self.conn.pong(b).err().map(|_| closed_err())
+/// Queues a pong (payload at most 125 bytes).
+#[napi]
+pub fn ws_conn_pong(h: &External<WsConnHandle>, data: Option<BufferSlice>) -> Option<ErrorInfo> {
+    let b = data.map(|d| Bytes::copy_from_slice(&d)).unwrap_or_default();
+    if b.len() > 125 {
+        return Some(ErrorInfo::new("ERR_WEBSOCKET_CONTROL_TOO_BIG", "a pong payload is at most 125 bytes"));
     }
+    h.conn.pong(b).err().map(|_| closed_err())
+}
 
-    /// Starts the close handshake (after queued messages). False if already closing.
-    #[napi]
-    pub fn close(&self, code: Option<u32>, reason: Option<String>) -> bool {
-        self.conn.close(code.map(|c| c as u16), reason.unwrap_or_default()).is_ok()
-    }
+/// Starts the close handshake (after queued messages). False if already closing.
+#[napi]
+pub fn ws_conn_close(h: &External<WsConnHandle>, code: Option<u32>, reason: Option<String>) -> bool {
+    h.conn.close(code.map(|c| c as u16), reason.unwrap_or_default()).is_ok()
+}
 
-    /// Drops the connection now.
-    #[napi]
-    pub fn terminate(&self) {
-        self.conn.terminate();
-    }
+/// Drops the connection now.
+#[napi]
+pub fn ws_conn_terminate(h: &External<WsConnHandle>) {
+    h.conn.terminate();
+}
 
-    /// Stops reading from the peer until `resume` (messages already delivered still come).
-    #[napi]
-    pub fn pause(&self) {
-        self.conn.pause();
-    }
+/// Stops reading from the peer until `resume` (messages already delivered still come).
+#[napi]
+pub fn ws_conn_pause(h: &External<WsConnHandle>) {
+    h.conn.pause();
+}
 
-    /// Resumes reading.
-    #[napi]
-    pub fn resume(&self) {
-        self.conn.resume();
-    }
+/// Resumes reading.
+#[napi]
+pub fn ws_conn_resume(h: &External<WsConnHandle>) {
+    h.conn.resume();
+}
 
-    /// Bytes queued and not yet written (`bufferedAmount`).
-    #[napi]
-    pub fn buffered(&self) -> f64 {
-        self.conn.buffered() as f64
-    }
+/// Bytes queued and not yet written (`bufferedAmount`).
+#[napi]
+pub fn ws_conn_buffered(h: &External<WsConnHandle>) -> f64 {
+    h.conn.buffered() as f64
+}
 
-    /// Subscribes to a topic (server side). False if already subscribed or closed.
-    #[napi]
-    pub fn subscribe(&self, topic: String) -> bool {
-        self.topics.as_ref().is_some_and(|t| t.subscribe(&self.conn, &topic))
-    }
+/// Subscribes to a topic (server side). False if already subscribed or closed.
+#[napi]
+pub fn ws_conn_subscribe(h: &External<WsConnHandle>, topic: String) -> bool {
+    h.topics.as_ref().is_some_and(|t| t.subscribe(&h.conn, &topic))
+}
 
-    /// Unsubscribes from a topic. False if not subscribed.
-    #[napi]
-    pub fn unsubscribe(&self, topic: String) -> bool {
-        self.topics.as_ref().is_some_and(|t| t.unsubscribe(&self.conn, &topic))
-    }
+/// Unsubscribes from a topic. False if not subscribed.
+#[napi]
+pub fn ws_conn_unsubscribe(h: &External<WsConnHandle>, topic: String) -> bool {
+    h.topics.as_ref().is_some_and(|t| t.unsubscribe(&h.conn, &topic))
+}
 
-    /// Whether subscribed to `topic`.
-    #[napi]
-    pub fn is_subscribed(&self, topic: String) -> bool {
-        self.topics.as_ref().is_some_and(|t| t.is_subscribed(&self.conn, &topic))
-    }
+/// Whether subscribed to `topic`.
+#[napi]
+pub fn ws_conn_is_subscribed(h: &External<WsConnHandle>, topic: String) -> bool {
+    h.topics.as_ref().is_some_and(|t| t.is_subscribed(&h.conn, &topic))
+}
 
-    /// Topics this connection is subscribed to.
-    #[napi]
-    pub fn topics(&self) -> Vec<String> {
-        self.conn.topic_names()
-    }
+/// Topics this connection is subscribed to.
+#[napi]
+pub fn ws_conn_topics(h: &External<WsConnHandle>) -> Vec<String> {
+    h.conn.topic_names()
+}
 
-    /// Publishes to every subscriber of `topic` except this connection. Returns how many
-    /// it was queued for.
-    #[napi]
-    pub fn publish(&self, topic: String, data: Either<String, BufferSlice>, binary: Option<bool>) -> u32 {
-        let Some(t) = &self.topics else { return 0 };
-        let (text, bytes) = data_bytes(&data);
-        let text = text || binary == Some(false);
-        t.publish(&topic, text, &bytes, Some(self.conn.id())).delivered as u32
-    }
+/// Publishes to every subscriber of `topic` except this connection. Returns how many
+/// it was queued for.
+#[napi]
+pub fn ws_conn_publish(
+    h: &External<WsConnHandle>,
+    topic: String,
+    data: Either<String, BufferSlice>,
+    binary: Option<bool>,
+) -> u32 {
+    let Some(t) = &h.topics else { return 0 };
+    let (text, bytes) = data_bytes(&data);
+    let text = text || binary == Some(false);
+    t.publish(&topic, text, &bytes, Some(h.conn.id())).delivered as u32
 }
 
 /// Client connection settings from JS.
@@ -653,7 +665,7 @@ pub struct RawWsConnectOptions {
 /// Opens a client connection. Events arrive under the handle's id: WS_OPEN once the
 /// handshake is done, or ERROR then WS_CLOSE (1006) if it fails.
 #[napi]
-pub fn ws_connect(bridge: &Bridge, options: RawWsConnectOptions) -> Either<WsConnHandle, ErrorInfo> {
+pub fn ws_connect(bridge: &Bridge, options: RawWsConnectOptions) -> Either<External<WsConnHandle>, ErrorInfo> {
     let identity = match (options.cert, options.key) {
         (Some(c), Some(k)) => Some(iocrate_tls::KeyPair { cert: c.to_vec(), key: k.to_vec() }),
         (None, None) => None,
@@ -735,7 +747,7 @@ pub fn ws_connect(bridge: &Bridge, options: RawWsConnectOptions) -> Either<WsCon
         );
         ws::run(Arc::new(io), rest, Vec::new(), hs.config, Arc::new(settings), c, events, None).await;
     });
-    Either::A(WsConnHandle { conn, topics: None, id, protocol: None, extensions: None })
+    Either::A(External::new(WsConnHandle { conn, topics: None, id, protocol: None, extensions: None }))
 }
 
 fn fail(sink: &Sink, info: ErrorInfo) {

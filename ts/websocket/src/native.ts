@@ -1,7 +1,7 @@
 import { native } from '@iocrate/core'
 
 /** The addon's connection handle. @internal */
-export type NativeWsConn = InstanceType<typeof native.WsConnHandle>
+export type NativeWsConn = Parameters<typeof native.wsConnSend>[0]
 /** The addon's server handle. @internal */
 export type NativeWsServer = InstanceType<typeof native.WsServerHandle>
 /** Options of the addon's `wsConnect`. @internal */

@@ -403,7 +403,7 @@ export class WebSocket extends EventEmitter {
 
   static #attach(ws: WebSocket, h: NativeWsConn): void {
     ws.#handle = h
-    register(h.id, ws)
+    register(native.wsConnId(h), ws)
     WebSocket.#syncRef(ws)
   }
 
@@ -444,21 +444,21 @@ export class WebSocket extends EventEmitter {
 
   /** The subprotocol the server chose ('' if none). */
   get protocol(): string {
-    if ((this.#bits & SERVER) !== 0) return this.#handle?.protocol ?? ''
+    if ((this.#bits & SERVER) !== 0) return (this.#handle && native.wsConnProtocol(this.#handle)) ?? ''
     const x = this.#x
     return typeof x === 'object' ? x.protocol : ''
   }
 
   /** The extensions in effect (`permessage-deflate; …` or ''). */
   get extensions(): string {
-    if ((this.#bits & SERVER) !== 0) return this.#handle?.extensions ?? ''
+    if ((this.#bits & SERVER) !== 0) return (this.#handle && native.wsConnExtensions(this.#handle)) ?? ''
     const x = this.#x
     return typeof x === 'object' ? x.extensions : ''
   }
 
   /** Bytes queued by `send()` and not yet written to the socket. */
   get bufferedAmount(): number {
-    return this.#handle?.buffered() ?? 0
+    return this.#handle === undefined ? 0 : native.wsConnBuffered(this.#handle)
   }
 
   /** How binary messages are delivered: 'nodebuffer' (default), 'arraybuffer' or 'blob'. */
@@ -500,7 +500,7 @@ export class WebSocket extends EventEmitter {
       }
       return
     }
-    const r = h.send(toPayload(data), options?.binary)
+    const r = native.wsConnSend(h, toPayload(data), options?.binary)
     if ((this.#bits & SERVER) !== 0) scheduleFlush()
     if (typeof r !== 'number') {
       const e = wsError(r)
@@ -527,17 +527,17 @@ export class WebSocket extends EventEmitter {
     if (state === WebSocket.CLOSED || state === WebSocket.CLOSING) return
     WebSocket.#setState(this, WebSocket.CLOSING)
     if (state === WebSocket.CONNECTING) {
-      this.#handle?.terminate()
+      if (this.#handle) native.wsConnTerminate(this.#handle)
       return
     }
-    this.#handle?.close(code ?? (text === '' ? undefined : 1000), text)
+    if (this.#handle) native.wsConnClose(this.#handle, code ?? (text === '' ? undefined : 1000), text)
   }
 
   /** Drops the connection at once, without a close handshake (`'close'` gets 1006). */
   terminate(): void {
     if ((this.#bits & STATE) === WebSocket.CLOSED) return
     WebSocket.#setState(this, WebSocket.CLOSING)
-    this.#handle?.terminate()
+    if (this.#handle) native.wsConnTerminate(this.#handle)
   }
 
   /** Sends a ping (payload at most 125 bytes). `mask` is accepted for `ws` compatibility and ignored. */
@@ -561,7 +561,7 @@ export class WebSocket extends EventEmitter {
     const payload = data === undefined ? undefined : toBuffer(data)
     const err = h === undefined || state !== WebSocket.OPEN
       ? { code: WebSocketErrorCodes.CLOSED, message: `WebSocket is not open: readyState ${state}`, isErrorInfo: true }
-      : kind === 'ping' ? h.ping(payload) : h.pong(payload)
+      : kind === 'ping' ? native.wsConnPing(h, payload) : native.wsConnPong(h, payload)
     if (err) {
       const e = wsError(err)
       if (cb) process.nextTick(cb, e)
@@ -573,32 +573,32 @@ export class WebSocket extends EventEmitter {
 
   /** Stops reading from the peer (TCP backpressure) until {@link WebSocket.resume}. */
   pause(): void {
-    this.#handle?.pause()
+    if (this.#handle) native.wsConnPause(this.#handle)
   }
 
   /** Resumes reading after {@link WebSocket.pause}. */
   resume(): void {
-    this.#handle?.resume()
+    if (this.#handle) native.wsConnResume(this.#handle)
   }
 
   /** Subscribes this (server-side) socket to a topic of its server. False if it already was. */
   subscribe(topic: string): boolean {
-    return this.#handle?.subscribe(String(topic)) ?? false
+    return this.#handle ? native.wsConnSubscribe(this.#handle, String(topic)) : false
   }
 
   /** Unsubscribes from a topic. False if it was not subscribed. */
   unsubscribe(topic: string): boolean {
-    return this.#handle?.unsubscribe(String(topic)) ?? false
+    return this.#handle ? native.wsConnUnsubscribe(this.#handle, String(topic)) : false
   }
 
   /** Whether subscribed to `topic`. */
   isSubscribed(topic: string): boolean {
-    return this.#handle?.isSubscribed(String(topic)) ?? false
+    return this.#handle ? native.wsConnIsSubscribed(this.#handle, String(topic)) : false
   }
 
   /** The topics this socket is subscribed to. */
   get topics(): string[] {
-    return this.#handle?.topics() ?? []
+    return this.#handle ? native.wsConnTopics(this.#handle) : []
   }
 
   /**
@@ -606,7 +606,7 @@ export class WebSocket extends EventEmitter {
    * in Rust. Returns the number of sockets it was queued for.
    */
   publish(topic: string, data: WebSocketData, options?: SendOptions): number {
-    const n = this.#handle?.publish(String(topic), toPayload(data), options?.binary) ?? 0
+    const n = this.#handle ? native.wsConnPublish(this.#handle, String(topic), toPayload(data), options?.binary) : 0
     scheduleFlush()
     return n
   }
@@ -675,7 +675,7 @@ export class WebSocket extends EventEmitter {
       r.bytes += data.length
       if (!r.paused && r.bytes > READER_HIGH_WATER) {
         r.paused = true
-        ws.#handle?.pause()
+        if (ws.#handle) native.wsConnPause(ws.#handle)
       }
       const w = r.wake
       r.wake = undefined
@@ -706,7 +706,7 @@ export class WebSocket extends EventEmitter {
     if ((b & STATE) === WebSocket.CLOSED) return
     ws.#bits = (b & ((1 << CODE_SHIFT) - 1) & ~STATE) | WebSocket.CLOSED | ((code & 0xffff) << CODE_SHIFT)
     if (reason !== '') WebSocket.#extra(ws).closeReason = reason
-    if (ws.#handle) unregister(ws.#handle.id)
+    if (ws.#handle) unregister(native.wsConnId(ws.#handle))
     WebSocket.#syncRef(ws)
     const x = ws.#x
     if (typeof x === 'object') {
@@ -839,7 +839,7 @@ export class WebSocket extends EventEmitter {
           r.bytes -= m.length
           if (r.paused && r.bytes <= READER_HIGH_WATER / 2) {
             r.paused = false
-            this.#handle?.resume()
+            if (this.#handle) native.wsConnResume(this.#handle)
           }
           return { value: m, done: false }
         }
