@@ -43,6 +43,16 @@ impl Sock {
         each!(self, s => s.try_write_vectored(bufs))
     }
 
+    /// Like [`Sock::try_write_vectored`], as one `sendmsg` straight on the socket: no
+    /// readiness bookkeeping, and none of `writev`'s file-layer work, which matters to a
+    /// thread writing to many sockets in a row (a broadcast). A `WouldBlock` here leaves
+    /// the reactor's write readiness set, so a task waiting for it wakes once for nothing
+    /// (its own write then clears it): for writers on another thread than the socket's
+    /// task.
+    pub fn send_vectored_now(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        each!(self, s => SockRef::from(s).send_vectored(bufs))
+    }
+
     /// Reads into the spare capacity of `buf` without waiting.
     ///
     /// A read that returns less than the spare capacity also clears the socket's read

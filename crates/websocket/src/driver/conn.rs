@@ -230,7 +230,7 @@ pub trait DirectWrite: Send + Sync + 'static {
 
 impl DirectWrite for iocrate_net::tcp::Sock {
     fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        iocrate_net::tcp::Sock::try_write_vectored(self, bufs)
+        self.send_vectored_now(bufs)
     }
 }
 
@@ -402,13 +402,12 @@ impl WsConn {
                 None => 0,
             }
         };
-        // Advanced, not split: the buffer stays unshared, and is reused by the next batch.
         bytes::Buf::advance(&mut q.staged, n);
         self.buffered.fetch_sub(n, Ordering::AcqRel);
         if q.staged.is_empty() {
-            if q.staged.capacity() > 64 * 1024 {
-                q.staged = BytesMut::new();
-            }
+            // Released: an idle connection holds no buffer. (An emptied `BytesMut` may
+            // report no capacity and still hold its allocation, so always replace it.)
+            q.staged = BytesMut::new();
             drop(q);
             // A send reached the high-water mark: the task reports the drain.
             if self.drain_armed.load(Ordering::Acquire) {
@@ -945,7 +944,9 @@ impl<T: Transport, E: WsEvents> Task<T, E> {
                 }
             }
         }
-        if self.rbuf.is_empty() && self.rbuf.capacity() > 0 {
+        // Released when empty, whatever `capacity()` says: an emptied `BytesMut` may report
+        // none and still hold its allocation (or a share of one a message still uses).
+        if self.rbuf.is_empty() {
             self.rbuf = BytesMut::new();
         }
     }
@@ -1035,7 +1036,7 @@ impl<T: Transport, E: WsEvents> Task<T, E> {
                 Err(e) => return Err(e),
             }
         }
-        if self.wbuf.is_empty() && self.wbuf.capacity() > 0 {
+        if self.wbuf.is_empty() {
             self.wbuf = BytesMut::new();
         }
         if self.io.has_pending_output() {
