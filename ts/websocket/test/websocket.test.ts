@@ -288,6 +288,41 @@ describe('server', () => {
     expect(got.map((m) => [m.length, m[0]])).toEqual(Array.from({ length: 10 }, (_, i) => [10 * 1024, i]))
   })
 
+  it('small messages (shared pool views) and larger ones arrive intact and in order, and stay intact', async () => {
+    const { wss, url } = await server()
+    const conn = once(wss, 'connection')
+    const c = await wsClient(url)
+    const [sws] = (await conn) as [WebSocket]
+    const N = 3000
+    const expected = (i: number): Buffer | string => {
+      if (i % 7 === 3) return `text ${i}`
+      const b = Buffer.alloc(1 + ((i * 37) % 1500))
+      for (let k = 0; k < b.length; k++) b[k] = (i + k) & 0xff
+      return b
+    }
+    const got: (Buffer | string)[] = []
+    const all = new Promise<void>((resolve) => {
+      sws.on('message', (m: Buffer | string) => {
+        got.push(m)
+        if (got.length === N) resolve()
+      })
+    })
+    for (let i = 0; i < N; i++) c.send(expected(i))
+    await within(all, 10000, 'messages')
+    // Small ones share pools (views of one Buffer per batch of events).
+    const small = got.filter((m): m is Buffer => Buffer.isBuffer(m) && m.length <= 1024)
+    expect(new Set(small.map((m) => m.buffer)).size).toBeLessThan(small.length / 2)
+    // Checked once all have arrived: a pool is never reused, so earlier views are unchanged.
+    for (let i = 0; i < N; i++) {
+      const e = expected(i)
+      if (typeof e === 'string') expect(got[i]).toBe(e)
+      else {
+        expect(Buffer.isBuffer(got[i])).toBe(true)
+        expect((got[i] as Buffer).equals(e)).toBe(true)
+      }
+    }
+  })
+
   it('a large message is written at once, in order after the staged ones, and arrives whole', async () => {
     const { wss, url } = await server()
     const conn = once(wss, 'connection')
