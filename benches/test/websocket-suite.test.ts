@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Child, Unavailable, sleep } from '../lib/proc.mjs';
-import { IMPLS, nativeWsLoad, serverSpec } from '../suites/websocket.mjs';
+import { IMPLS, medianOf, nativeWsLoad, serverSpec } from '../suites/websocket.mjs';
 
 const benches = new URL('..', import.meta.url).pathname;
 const gen = nativeWsLoad();
@@ -100,4 +100,21 @@ describe('websocket bench servers', () => {
       }
     });
   }
+});
+
+describe('medianOf', () => {
+  it('reports the run with the median rate and every rate, leaving failed runs out', async () => {
+    const rates = [5, null, 9, 7];
+    let i = 0;
+    const r = await medianOf(4, async () => ({ impl: 'x', rate: rates[i], run: i++ }));
+    expect(r.rate).toBe(7);
+    expect(r.run).toBe(3);
+    expect(r.runsRate).toEqual([5, null, 9, 7]);
+  });
+
+  it('returns the last error row when every run failed', async () => {
+    let i = 0;
+    const r = await medianOf(2, async () => ({ impl: 'x', rate: null, error: `e${i++}` }));
+    expect(r.error).toBe('e1');
+  });
 });

@@ -316,8 +316,7 @@ impl ServerCore {
             conn,
             topics: Some(self.topics.clone()),
             id,
-            protocol: protocol.map(str::to_string),
-            extensions: extensions.clone(),
+            names: names(protocol.map(str::to_string), extensions.clone()),
         };
         (handle, protocol.map(str::to_string), extensions)
     }
@@ -489,8 +488,12 @@ pub struct WsConnHandle {
     conn: Arc<WsConn>,
     topics: Option<Arc<Topics>>,
     id: u32,
-    protocol: Option<String>,
-    extensions: Option<String>,
+    /// The subprotocol and extensions (server side), boxed: usually there are none.
+    names: Option<Box<(Option<String>, Option<String>)>>,
+}
+
+fn names(protocol: Option<String>, extensions: Option<String>) -> Option<Box<(Option<String>, Option<String>)>> {
+    (protocol.is_some() || extensions.is_some()).then(|| Box::new((protocol, extensions)))
 }
 
 fn closed_err() -> ErrorInfo {
@@ -506,13 +509,13 @@ pub fn ws_conn_id(h: &External<WsConnHandle>) -> u32 {
 /// The subprotocol chosen (server side; a client learns it from WS_OPEN).
 #[napi]
 pub fn ws_conn_protocol(h: &External<WsConnHandle>) -> Option<String> {
-    h.protocol.clone()
+    h.names.as_ref().and_then(|n| n.0.clone())
 }
 
 /// The extensions in effect (server side; a client learns them from WS_OPEN).
 #[napi]
 pub fn ws_conn_extensions(h: &External<WsConnHandle>) -> Option<String> {
-    h.extensions.clone()
+    h.names.as_ref().and_then(|n| n.1.clone())
 }
 
 /// Queues a message: a string as text; a Buffer as binary, or as text when `binary`
@@ -747,7 +750,7 @@ pub fn ws_connect(bridge: &Bridge, options: RawWsConnectOptions) -> Either<Exter
         );
         ws::run(Arc::new(io), rest, Vec::new(), hs.config, Arc::new(settings), c, events, None).await;
     });
-    Either::A(External::new(WsConnHandle { conn, topics: None, id, protocol: None, extensions: None }))
+    Either::A(External::new(WsConnHandle { conn, topics: None, id, names: None }))
 }
 
 fn fail(sink: &Sink, info: ErrorInfo) {

@@ -31,7 +31,6 @@
 //! A `select!` over futures would store every branch's future in the task for its whole
 //! life: ~600 bytes per idle connection, a third of what it costs.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -207,7 +206,7 @@ enum Out {
 
 #[derive(Default)]
 struct Queue {
-    items: VecDeque<Out>,
+    items: Vec<Out>,
     /// No more sends: a close is queued, or the connection is gone.
     closed: bool,
     /// The task has output it has not written yet: no direct write may go first.
@@ -219,6 +218,9 @@ struct Queue {
     /// which messages must go through the task instead (to be compressed). Removed when
     /// the task ends, so the socket closes with it.
     direct: Option<(Arc<dyn DirectWrite>, usize)>,
+    /// Topics this connection is subscribed to (see [`crate::driver::Topics`]); boxed, as
+    /// most connections have none.
+    topics: Option<Box<Vec<Arc<str>>>>,
 }
 
 /// A socket the JS thread may write to directly (plain TCP): a send on an idle connection
@@ -287,8 +289,6 @@ pub struct WsConn {
     /// The window bits our compressed frames may use, when the peer negotiated
     /// permessage-deflate.
     deflate: Option<u8>,
-    /// Topics this connection is subscribed to (see [`crate::driver::Topics`]).
-    pub(crate) topics: Mutex<Vec<Arc<str>>>,
     /// Read-side flow control: the window of delivered messages, and pause/resume.
     flow: Arc<ReadFlow>,
 }
@@ -308,7 +308,6 @@ impl WsConn {
             drain_armed: AtomicBool::new(false),
             high_water: settings.high_water_mark,
             deflate,
-            topics: Mutex::new(Vec::new()),
             flow: ReadFlow::new(settings.read_window),
         })
     }
@@ -447,7 +446,7 @@ impl WsConn {
             self.drain_armed.store(true, Ordering::Release);
         }
         let first = q.items.is_empty();
-        q.items.push_back(item);
+        q.items.push(item);
         drop(q);
         if first {
             self.wake.notify();
@@ -504,7 +503,7 @@ impl WsConn {
     pub fn terminate(&self) {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         q.closed = true;
-        q.items.push_back(Out::Terminate);
+        q.items.push(Out::Terminate);
         drop(q);
         self.wake.notify();
     }
@@ -521,7 +520,29 @@ impl WsConn {
 
     /// The topics this connection is subscribed to.
     pub fn topic_names(&self) -> Vec<String> {
-        self.topics.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|t| t.to_string()).collect()
+        let q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.topics.iter().flat_map(|t| t.iter()).map(|t| t.to_string()).collect()
+    }
+
+    /// Records a subscription (the registry's lock is held: it is always taken first).
+    pub(crate) fn add_topic(&self, topic: Arc<str>) {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).topics.get_or_insert_with(Box::default).push(topic);
+    }
+
+    /// Forgets a subscription.
+    pub(crate) fn remove_topic(&self, topic: &str) {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = &mut q.topics {
+            t.retain(|t| &**t != topic);
+            if t.is_empty() {
+                q.topics = None;
+            }
+        }
+    }
+
+    /// Takes every subscription (the connection closed).
+    pub(crate) fn take_topics(&self) -> Vec<Arc<str>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).topics.take().map(|b| *b).unwrap_or_default()
     }
 
     /// Bytes queued or framed and not yet written to the socket.
@@ -550,7 +571,7 @@ impl WsConn {
 
     /// Takes the queued items (and the rest of a half-written direct frame, which must go
     /// first), marking the task busy when it has anything to write.
-    fn take(&self, has_output: bool) -> (Option<BytesMut>, VecDeque<Out>) {
+    fn take(&self, has_output: bool) -> (Option<BytesMut>, Vec<Out>) {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         let items = std::mem::take(&mut q.items);
         let front = (!q.staged.is_empty()).then(|| q.staged.split());

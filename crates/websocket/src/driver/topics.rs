@@ -60,7 +60,7 @@ impl Topics {
         if subs.insert(conn.id(), conn.clone()).is_some() {
             return false;
         }
-        conn.topics.lock().unwrap_or_else(|e| e.into_inner()).push(key);
+        conn.add_topic(key);
         true
     }
 
@@ -74,7 +74,7 @@ impl Topics {
         if subs.is_empty() {
             map.remove(topic);
         }
-        conn.topics.lock().unwrap_or_else(|e| e.into_inner()).retain(|t| &**t != topic);
+        conn.remove_topic(topic);
         true
     }
 
@@ -85,7 +85,7 @@ impl Topics {
 
     /// Removes `conn` from every topic (it closed).
     pub fn remove(&self, conn: &WsConn) {
-        let topics = std::mem::take(&mut *conn.topics.lock().unwrap_or_else(|e| e.into_inner()));
+        let topics = conn.take_topics();
         if topics.is_empty() {
             return;
         }
