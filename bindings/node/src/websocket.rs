@@ -542,24 +542,31 @@ pub fn ws_conn_send(
     }
 }
 
+/// A ping or pong payload (at most 125 bytes).
+fn control_payload(data: Option<BufferSlice>, what: &str) -> std::result::Result<Bytes, ErrorInfo> {
+    let b = data.map(|d| Bytes::copy_from_slice(&d)).unwrap_or_default();
+    if b.len() > 125 {
+        return Err(ErrorInfo::new("ERR_WEBSOCKET_CONTROL_TOO_BIG", format!("a {what} payload is at most 125 bytes")));
+    }
+    Ok(b)
+}
+
 /// Queues a ping (payload at most 125 bytes).
 #[napi]
 pub fn ws_conn_ping(h: &External<WsConnHandle>, data: Option<BufferSlice>) -> Option<ErrorInfo> {
-    let b = data.map(|d| Bytes::copy_from_slice(&d)).unwrap_or_default();
-    if b.len() > 125 {
-        return Some(ErrorInfo::new("ERR_WEBSOCKET_CONTROL_TOO_BIG", "a ping payload is at most 125 bytes"));
+    match control_payload(data, "ping") {
+        Ok(b) => h.conn.ping(b).err().map(|_| closed_err()),
+        Err(e) => Some(e),
     }
-    h.conn.ping(b).err().map(|_| closed_err())
 }
 
 /// Queues a pong (payload at most 125 bytes).
 #[napi]
 pub fn ws_conn_pong(h: &External<WsConnHandle>, data: Option<BufferSlice>) -> Option<ErrorInfo> {
-    let b = data.map(|d| Bytes::copy_from_slice(&d)).unwrap_or_default();
-    if b.len() > 125 {
-        return Some(ErrorInfo::new("ERR_WEBSOCKET_CONTROL_TOO_BIG", "a pong payload is at most 125 bytes"));
+    match control_payload(data, "pong") {
+        Ok(b) => h.conn.pong(b).err().map(|_| closed_err()),
+        Err(e) => Some(e),
     }
-    h.conn.pong(b).err().map(|_| closed_err())
 }
 
 /// Starts the close handshake (after queued messages). False if already closing.

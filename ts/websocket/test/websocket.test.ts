@@ -37,6 +37,18 @@ function echo(wss: WebSocketServer): void {
   wss.on('connection', (ws) => ws.on('message', (d, isBinary) => ws.send(d, { binary: isBinary })))
 }
 
+/** Collects the first `n` messages a `ws` client receives. */
+function collect(c: WS, n: number): { got: Buffer[]; all: Promise<void> } {
+  const got: Buffer[] = []
+  const all = new Promise<void>((resolve) => {
+    c.on('message', (m: Buffer) => {
+      got.push(m)
+      if (got.length === n) resolve()
+    })
+  })
+  return { got, all }
+}
+
 function wsClient(url: string, opts: WS.ClientOptions = {}, protocols?: string[]): Promise<WS> {
   const c = new WS(url, protocols, opts)
   closers.push(() => {
@@ -269,13 +281,7 @@ describe('server', () => {
     const conn = once(wss, 'connection')
     const c = await wsClient(url)
     const [sws] = (await conn) as [WebSocket]
-    const got: Buffer[] = []
-    const all = new Promise<void>((resolve) => {
-      c.on('message', (m: Buffer) => {
-        got.push(m)
-        if (got.length === 10) resolve()
-      })
-    })
+    const { got, all } = collect(c, 10)
     // Messages under 16 KiB are staged until the end of the tick: ten of 10 KiB pass the mark.
     for (let i = 0; i < 10; i++) sws.send(Buffer.alloc(10 * 1024, i))
     expect(sws.bufferedAmount).toBeGreaterThanOrEqual(64 * 1024)
@@ -328,13 +334,7 @@ describe('server', () => {
     const conn = once(wss, 'connection')
     const c = await wsClient(url)
     const [sws] = (await conn) as [WebSocket]
-    const got: Buffer[] = []
-    const all = new Promise<void>((resolve) => {
-      c.on('message', (m: Buffer) => {
-        got.push(m)
-        if (got.length === 3) resolve()
-      })
-    })
+    const { got, all } = collect(c, 3)
     const big = Buffer.alloc(3 * 1024 * 1024)
     for (let i = 0; i < big.length; i += 4) big.writeUInt32LE(i, i)
     sws.send(Buffer.from('small one'))
