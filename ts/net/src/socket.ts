@@ -264,7 +264,7 @@ export class Socket extends Duplex {
     const h = this[kHandle]
     if (!h) return cb(new IocrateError('ERR_SOCKET_CLOSED', 'The socket is not connected'))
     const r = h.write(chunk)
-    if (typeof r !== 'number') return cb(errorFromInfo(r))
+    if (typeof r !== 'number') return this.#writeFailed(r, cb)
     this.#bytesWritten += chunk.length
     if (r >= NATIVE_HWM) this.#pendingWrite = cb
     else cb()
@@ -275,10 +275,24 @@ export class Socket extends Duplex {
     if (!h) return cb(new IocrateError('ERR_SOCKET_CLOSED', 'The socket is not connected'))
     const bufs = chunks.map((c) => c.chunk)
     const r = h.writev(bufs)
-    if (typeof r !== 'number') return cb(errorFromInfo(r))
+    if (typeof r !== 'number') return this.#writeFailed(r, cb)
     for (const b of bufs) this.#bytesWritten += b.length
     if (r >= NATIVE_HWM) this.#pendingWrite = cb
     else cb()
+  }
+
+  /**
+   * A write the addon refused. When it refused because the connection has closed and the
+   * events saying so (with the error that closed it, a TLS alert say) have not arrived
+   * yet, the write waits for them: that error, not a generic ERR_SOCKET_CLOSED, is then
+   * the one the socket reports.
+   */
+  #writeFailed(info: ErrorInfo, cb: (err?: Error | null) => void): void {
+    if (info.code === 'ERR_SOCKET_CLOSED' && !this.#nativeClosed) {
+      this.#pendingWrite = cb
+      return
+    }
+    cb(errorFromInfo(info))
   }
 
   // As in node:net, 'finish' waits until the queued bytes are written and the FIN is

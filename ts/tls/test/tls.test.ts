@@ -122,6 +122,25 @@ describe('client against openssl s_server', () => {
     expect(['ERR_IOCRATE_TLS_ALERT', 'ECONNRESET']).toContain(err.code)
   })
 
+  it('a write racing the server\'s refusal (TLS 1.3) reports the refusal, not a generic closed socket', async () => {
+    const port = await sServer('server', ['-Verify', '1', '-CAfile', join(certDir(), 'ca.pem'), '-tls1_3'])
+    // TLS 1.3: the client is connected before the server has read its (missing) certificate.
+    const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: ca() })
+    const err = new Promise<tls.IocrateError>((resolve) => s.once('error', (e) => resolve(e as tls.IocrateError)))
+    await once(s, 'secureConnect')
+    // Keep writing with the JS thread busy: the refusal closes the connection natively while
+    // its events wait, so a later write finds it closed before JS has heard why.
+    const until = Date.now() + 500
+    while (Date.now() < until && !s.destroyed) {
+      s.write('x')
+      const t = Date.now() + 1
+      while (Date.now() < t) {
+        // spin
+      }
+    }
+    expect(['ERR_IOCRATE_TLS_ALERT', 'ECONNRESET']).toContain((await err).code)
+  })
+
   it('reports bad PEM as ERR_IOCRATE_TLS_BAD_CONFIG', async () => {
     expect(() => tls.connect({ port: 1, ca: 'not a pem' })).toThrow(expect.objectContaining({ code: 'ERR_IOCRATE_TLS_BAD_CONFIG' }))
     const bad = tls.createServer({ cert: 'x', key: 'y' })
