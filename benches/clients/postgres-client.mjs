@@ -21,6 +21,7 @@
 // client CPU of a run is the library's work, not the generator's. The ready line carries the backend's pid
 // (`backendPid`) and `how` (what the library does for this workload).
 import { childArgs, emit, serveCommands } from '../lib/child.mjs';
+import { LatencyHistogram } from '../lib/latency.mjs';
 
 const a = childArgs();
 const impl = String(a.impl ?? 'pg');
@@ -45,40 +46,8 @@ const T0 = Date.UTC(2025, 0, 1);
 
 class Skip extends Error {}
 
-// ---- latency histogram: 0.1 µs buckets up to 100 ms (as in redis-client.mjs) --------------------------------
-const BUCKET_US = 0.1;
-const hist = new Uint32Array(1_000_001);
-let histN = 0;
-let histSum = 0;
-let histMax = 0;
-function record(ms) {
-  const i = Math.floor((ms * 1000) / BUCKET_US);
-  hist[i < hist.length ? i : hist.length - 1]++;
-  histN++;
-  histSum += ms;
-  if (ms > histMax) histMax = ms;
-}
-function resetHist() {
-  hist.fill(0);
-  histN = histSum = histMax = 0;
-}
-function latency() {
-  if (!histN) return null;
-  const want = [0.5, 0.9, 0.99].map((q) => Math.max(1, Math.ceil(histN * q)));
-  const got = [];
-  let acc = 0;
-  for (let i = 0, w = 0; i < hist.length && w < want.length; i++) {
-    acc += hist[i];
-    while (w < want.length && acc >= want[w]) {
-      got.push(Math.min(((i + 0.5) * BUCKET_US) / 1000, histMax)); // bucket middle, never past the max
-      w++;
-    }
-  }
-  const r4 = (x) => Math.round(x * 1e4) / 1e4;
-  const out = { n: histN, avg: r4(histSum / histN), p50: r4(got[0]), p90: r4(got[1]), p99: r4(got[2]), max: r4(histMax) };
-  resetHist();
-  return out;
-}
+// ---- latency: benches/lib/latency.mjs ------------------------------------------------------------------------
+const hist = new LatencyHistogram();
 
 // ---- generated data for COPY and INSERT: the same five columns the row query returns -------------------------
 const md5ish = (i) => (i * 2654435761 >>> 0).toString(16).padStart(8, '0').repeat(4);
@@ -295,7 +264,7 @@ async function caller(c, id) {
     const t0 = timed ? performance.now() : 0;
     try {
       const n = await c.select(i);
-      if (timed) record(performance.now() - t0);
+      if (timed) hist.record(performance.now() - t0);
       if (n === i) ops++;
       else fail(`select ${i} answered ${JSON.stringify(n)}`);
     } catch (err) {
@@ -365,8 +334,8 @@ try {
       {
         sample: (cmd) => {
           const s = { ops, errors, t: performance.now(), ...(lastError ? { lastError } : {}) };
-          if (cmd.latency) s.latencyMs = latency();
-          else resetHist();
+          if (cmd.latency) s.latencyMs = hist.take();
+          else hist.reset();
           return s;
         },
         stop: async () => {

@@ -16,6 +16,7 @@
 // the previous sample (computed after `t` and `ops` are read; a sample without it just resets the histogram);
 // {"cmd":"stop"} stops the callers, waits for the commands in flight and answers the final {"ops","errors"}.
 import { childArgs, emit, serveCommands } from '../lib/child.mjs';
+import { LatencyHistogram } from '../lib/latency.mjs';
 
 const a = childArgs();
 const impl = String(a.impl ?? 'ioredis');
@@ -31,42 +32,8 @@ const url = `redis://${host}:${a.port}`;
 
 class Skip extends Error {}
 
-// ---- latency histogram: 0.1 µs buckets up to 100 ms (O(1) per record; no sort in the hot path) ---------------
-const BUCKET_US = 0.1;
-const hist = new Uint32Array(1_000_001); // last bucket: >= 100 ms
-let histN = 0;
-let histSum = 0;
-let histMax = 0;
-function record(ms) {
-  const i = Math.floor((ms * 1000) / BUCKET_US);
-  hist[i < hist.length ? i : hist.length - 1]++;
-  histN++;
-  histSum += ms;
-  if (ms > histMax) histMax = ms;
-}
-function resetHist() {
-  hist.fill(0);
-  histN = histSum = histMax = 0;
-}
-function latency() {
-  if (!histN) return null;
-  const want = [0.5, 0.9, 0.99].map((q) => Math.max(1, Math.ceil(histN * q)));
-  const got = [];
-  let acc = 0;
-  for (let i = 0, w = 0; i < hist.length && w < want.length; i++) {
-    acc += hist[i];
-    while (w < want.length && acc >= want[w]) {
-      // The bucket middle, in ms, but never past the largest sample (the top bucket's
-      // middle can be above it, and a p99 above the max is nonsense).
-      got.push(Math.min(((i + 0.5) * BUCKET_US) / 1000, histMax));
-      w++;
-    }
-  }
-  const r4 = (x) => Math.round(x * 1e4) / 1e4;
-  const out = { n: histN, avg: r4(histSum / histN), p50: r4(got[0]), p90: r4(got[1]), p99: r4(got[2]), max: r4(histMax) };
-  resetHist();
-  return out;
-}
+// ---- latency: benches/lib/latency.mjs ------------------------------------------------------------------------
+const hist = new LatencyHistogram();
 
 // ---- adapters: { set(k, v), get(k), pipe(cmd, keys) → replies (values, or Errors in place), info(), close() } ------
 async function makeClient() {
@@ -154,7 +121,7 @@ async function caller(c, id) {
     const t0 = timed ? performance.now() : 0;
     try {
       const v = set ? await c.set(k, VALUE) : await c.get(k);
-      if (timed) record(performance.now() - t0);
+      if (timed) hist.record(performance.now() - t0);
       if (v === (set ? 'OK' : VALUE)) ops++;
       else fail(`${set ? 'SET' : 'GET'} ${k} answered ${JSON.stringify(v)}`);
     } catch (err) {
@@ -175,7 +142,7 @@ async function pipeliner(c) {
     const t0 = performance.now();
     try {
       const res = await c.pipe(cmd, keys);
-      record(performance.now() - t0);
+      hist.record(performance.now() - t0);
       if (res.length !== keys.length) fail(`pipeline of ${keys.length} answered ${res.length} replies`);
       for (const v of res) {
         if (v === want) ops++;
@@ -204,8 +171,8 @@ try {
     {
       sample: (cmd) => {
         const s = { ops, errors, t: performance.now(), ...(lastError ? { lastError } : {}) };
-        if (cmd.latency) s.latencyMs = latency();
-        else resetHist();
+        if (cmd.latency) s.latencyMs = hist.take();
+        else hist.reset();
         return s;
       },
       stop: async () => {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { Child, Unavailable, cpuNs, rssBytes, sleep, track } from './proc.mjs';
 import { round } from './report.mjs';
-import { script } from './measure.mjs';
+import { clientSideRow, script } from './measure.mjs';
 
 const MiB = 1024 * 1024;
 export const WRK = process.env.IOCRATE_BENCH_WRK ?? 'wrk';
@@ -275,21 +275,9 @@ export async function measureClient(ctx, { impl, server, client }) {
     const b = await sample();
     if (srv.exited) throw new Error(`target server exited: ${srv.stderr.trim().slice(-200)}`);
     if (gen.exited) throw new Error(`client exited: ${gen.stderr.trim().slice(-200)}`);
-    const secs = (b.t - a.t) / 1000;
-    const ops = b.ops - a.ops;
-    const errors = (b.errors ?? 0) - (a.errors ?? 0);
-    if (!(ops > 0)) throw new Error(`no responses in the measured window (errors: ${b.errors ?? 0}${b.lastError ? `, ${b.lastError}` : ''})`);
-    if (errors > ops * 0.01) throw new Error(`${errors} failed requests for ${ops} responses (${b.lastError ?? ''})`);
-    const rss = gen.rssBytes();
+    const { errors, row } = clientSideRow(impl, a, b, gen, { noun: 'requests', answers: 'responses' });
     return {
-      impl,
-      rate: round(ops / secs, 1),
-      cpuPerOpUs: round((b.genCpu - a.genCpu) / ops / 1000, 3),
-      rssMB: rss == null ? null : round(rss / MiB, 1),
-      ratio: null,
-      genCpuPct: round(((b.srvCpu - a.srvCpu) / (secs * 1e9)) * 100, 0),
-      clientCpuPct: round(((b.genCpu - a.genCpu) / (secs * 1e9)) * 100, 0),
-      serverCpuPerOpUs: round((b.srvCpu - a.srvCpu) / ops / 1000, 3),
+      ...row,
       ...(b.p99Ms != null ? { p99Ms: b.p99Ms } : {}),
       ...(errors ? { errors } : {}),
     };

@@ -133,3 +133,34 @@ export async function measureSelf(ctx, { impl, server, run }) {
     await stopAll(srv);
   }
 }
+
+/**
+ * The common part of a row measured at the client, where the library under test runs in the load generator
+ * (`gen`) against a server process: samples `a` and `b` carry `t`, `ops`, `errors`, `lastError`, and the CPU
+ * time of both processes (`genCpu`, `srvCpu`). Throws when the window saw no answers or more than 1% errors
+ * (`noun`: what failed, `answers`: what was counted). Returns the window and the row fields.
+ */
+export function clientSideRow(impl, a, b, gen, { noun, answers }) {
+  const secs = (b.t - a.t) / 1000;
+  const ops = b.ops - a.ops;
+  const errors = (b.errors ?? 0) - (a.errors ?? 0);
+  if (!(ops > 0)) throw new Error(`no ${answers} in the measured window (errors: ${b.errors ?? 0}${b.lastError ? `, ${b.lastError}` : ''})`);
+  if (errors > ops * 0.01) throw new Error(`${errors} failed ${noun} for ${ops} ${answers} (${b.lastError ?? ''})`);
+  const rss = gen.rssBytes();
+  const pct = (ns) => (ns / (secs * 1e9)) * 100;
+  return {
+    secs,
+    ops,
+    errors,
+    row: {
+      impl,
+      rate: round(ops / secs, 1),
+      cpuPerOpUs: round((b.genCpu - a.genCpu) / ops / 1000, 3),
+      rssMB: rss == null ? null : round(rss / MiB, 1),
+      ratio: null,
+      genCpuPct: round(pct(b.srvCpu - a.srvCpu), 0),
+      clientCpuPct: round(pct(b.genCpu - a.genCpu), 0),
+      serverCpuPerOpUs: round((b.srvCpu - a.srvCpu) / ops / 1000, 3),
+    },
+  };
+}

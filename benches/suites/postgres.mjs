@@ -22,7 +22,7 @@ import { chownSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync } fro
 import { cpus as osCpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selected } from '../lib/cli.mjs';
-import { script } from '../lib/measure.mjs';
+import { clientSideRow, script } from '../lib/measure.mjs';
 import { Child, Unavailable, clockTicks, cpuNs, sleep, statCpuNs, track } from '../lib/proc.mjs';
 import { round } from '../lib/report.mjs';
 import { freePort } from './redis.mjs';
@@ -258,23 +258,11 @@ export async function measureSelect(ctx, srv, { impl, args }) {
     const b = await sample(true);
     if (srv.child.exited) throw new Error('postgres exited');
     if (gen.exited) throw new Error(`client exited: ${gen.stderr.trim().slice(-200)}`);
-    const secs = (b.t - a.t) / 1000;
-    const ops = b.ops - a.ops;
-    const errors = b.errors - a.errors;
-    if (!(ops > 0)) throw new Error(`no answers in the measured window (errors: ${b.errors}${b.lastError ? `, ${b.lastError}` : ''})`);
-    if (errors > ops * 0.01) throw new Error(`${errors} failed queries for ${ops} answers (${b.lastError ?? ''})`);
-    const rss = gen.rssBytes();
+    const { secs, errors, row } = clientSideRow(impl, a, b, gen, { noun: 'queries', answers: 'answers' });
     const lat = b.latencyMs;
     return {
-      impl,
-      rate: round(ops / secs, 1),
-      cpuPerOpUs: round((b.genCpu - a.genCpu) / ops / 1000, 3),
-      rssMB: rss == null ? null : round(rss / MiB, 1),
-      ratio: null,
-      genCpuPct: round(((b.srvCpu - a.srvCpu) / (secs * 1e9)) * 100, 0),
-      clientCpuPct: round(((b.genCpu - a.genCpu) / (secs * 1e9)) * 100, 0),
+      ...row,
       otherCpuPct: otherCpuPct(a.j, b.j, ((b.genCpu - a.genCpu) / (secs * 1e9)) * 100, ((b.srvCpu - a.srvCpu) / (secs * 1e9)) * 100),
-      serverCpuPerOpUs: round((b.srvCpu - a.srvCpu) / ops / 1000, 3),
       p50Ms: lat?.p50 ?? null,
       p99Ms: lat?.p99 ?? null,
       latencyMs: lat,

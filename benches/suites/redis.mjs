@@ -23,7 +23,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selected } from '../lib/cli.mjs';
-import { script } from '../lib/measure.mjs';
+import { clientSideRow, script } from '../lib/measure.mjs';
 import { Child, Unavailable, clockTicks, cpuNs, sleep, track } from '../lib/proc.mjs';
 import { round } from '../lib/report.mjs';
 
@@ -252,23 +252,11 @@ export async function measureRedisClient(ctx, { impl, args, perPipeline = false 
     const b = await sample(true);
     if (srv.child.exited) throw new Error(`redis-server exited: ${srv.log().trim().split('\n').pop()}`);
     if (gen.exited) throw new Error(`client exited: ${gen.stderr.trim().slice(-200)}`);
-    const secs = (b.t - a.t) / 1000;
-    const ops = b.ops - a.ops;
-    const errors = b.errors - a.errors;
-    if (!(ops > 0)) throw new Error(`no answers in the measured window (errors: ${b.errors}${b.lastError ? `, ${b.lastError}` : ''})`);
-    if (errors > ops * 0.01) throw new Error(`${errors} failed commands for ${ops} answers (${b.lastError ?? ''})`);
-    const rss = gen.rssBytes();
+    const { errors, row } = clientSideRow(impl, a, b, gen, { noun: 'commands', answers: 'answers' });
     const srvRss = srv.rssBytes();
     const lat = b.latencyMs;
     return {
-      impl,
-      rate: round(ops / secs, 1),
-      cpuPerOpUs: round((b.genCpu - a.genCpu) / ops / 1000, 3),
-      rssMB: rss == null ? null : round(rss / MiB, 1),
-      ratio: null,
-      genCpuPct: round(((b.srvCpu - a.srvCpu) / (secs * 1e9)) * 100, 0),
-      clientCpuPct: round(((b.genCpu - a.genCpu) / (secs * 1e9)) * 100, 0),
-      serverCpuPerOpUs: round((b.srvCpu - a.srvCpu) / ops / 1000, 3),
+      ...row,
       serverRssMB: srvRss == null ? null : round(srvRss / MiB, 1),
       ...(perPipeline ? { p99Ms: null, pipelineLatencyMs: lat } : { p50Ms: lat?.p50 ?? null, p99Ms: lat?.p99 ?? null, latencyMs: lat }),
       protocol: info.protocol,

@@ -1,39 +1,15 @@
 //! Replays the seed corpus of the `ws_decode` fuzz target (`fuzz/corpus/ws_decode`)
-//! through the same entry point, plus every truncation and a bit flip of each seed, so a
-//! stable `cargo test` catches regressions the fuzzer once found (or would find first).
+//! through the same entry point, plus every truncation and a bit flip of each seed
+//! (`fuzz/seeds.rs`).
 
-use std::fs;
-use std::path::PathBuf;
+#[path = "../../../fuzz/seeds.rs"]
+mod seeds;
 
 use iocrate_websocket::fuzzing::decode;
-
-fn seeds(target: &str) -> Vec<Vec<u8>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus").join(target);
-    let mut out: Vec<Vec<u8>> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        // Only the committed seeds: a local fuzz run adds thousands of unnamed inputs.
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("seed-"))
-        .map(|p| fs::read(p).unwrap())
-        .collect();
-    assert!(!out.is_empty(), "no seeds in {}", dir.display());
-    out.sort();
-    out
-}
+use seeds::{replay, seeds, Variations};
 
 #[test]
 fn decode_seeds() {
-    for seed in seeds("ws_decode") {
-        decode(&seed);
-        for cut in 0..seed.len().min(400) {
-            decode(&seed[..cut]);
-        }
-        for i in (0..seed.len()).step_by(3) {
-            let mut flipped = seed.clone();
-            flipped[i] ^= 0x20;
-            decode(&flipped);
-            flipped[i] ^= 0x60;
-            decode(&flipped);
-        }
-    }
+    let vary = Variations { cut_max: 400, flip_from: 0, flip_max: usize::MAX, flip_step: 3, xors: &[0x20, 0x60] };
+    replay(&seeds("ws_decode", 1), decode, &vary);
 }

@@ -1,33 +1,16 @@
 // Runs examples/redis/*.mjs against the real server: each must finish by itself with 0,
 // and fail fast with 1 and a clear message when the server is unreachable or refuses the
 // credentials.
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { runExample, type ExampleRun } from '../../../scripts/run-example.mjs'
 import { freePort, services } from './helpers.js'
 
 const dir = fileURLToPath(new URL('../../../examples/redis/', import.meta.url))
 const env = services()
 
-function run(file: string, args: string[]): Promise<{ code: number | null; out: string; err: string; ms: number }> {
-  const t0 = Date.now()
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(dir, file), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`${file} hung: ${out}${err}`))
-    }, 20_000)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, out, err, ms: Date.now() - t0 })
-    })
-  })
-}
+const run = (file: string, args: string[]): Promise<ExampleRun> => runExample(join(dir, file), args)
 
 describe('examples/redis', () => {
   const authed = `redis://iocrate:${env.redis.users.iocrate}@127.0.0.1:${env.redis.port}`
