@@ -56,13 +56,24 @@ impl CertInfo {
             valid_to: openssl_time(&cert.validity().not_after),
             fingerprint256: colon_hex(ring::digest::digest(&ring::digest::SHA256, der).as_ref()),
             fingerprint: colon_hex(ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, der).as_ref()),
-            serial_number: cert.raw_serial().iter().fold(String::new(), |mut s, b| {
-                let _ = write!(s, "{b:02X}");
-                s
-            }),
+            serial_number: serial_hex(cert.raw_serial()),
             ca,
         })
     }
+}
+
+/// The serial number as Node prints it (OpenSSL's `BN_bn2hex`): upper-case hex of the
+/// value, without the leading zero byte DER adds to keep a number with its top bit set
+/// positive.
+fn serial_hex(raw: &[u8]) -> String {
+    let start = raw.iter().position(|&b| b != 0).unwrap_or(raw.len());
+    if start == raw.len() {
+        return "0".to_string();
+    }
+    raw[start..].iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02X}");
+        s
+    })
 }
 
 fn ip_text(b: &[u8]) -> Option<String> {
@@ -115,4 +126,17 @@ fn openssl_time(t: &ASN1Time) -> String {
 
 fn colon_hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02X}")).collect::<Vec<_>>().join(":")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::serial_hex;
+
+    #[test]
+    fn serial_numbers_print_like_node() {
+        // A DER INTEGER with its top bit set carries a leading zero byte; Node drops it.
+        assert_eq!(serial_hex(&[0x00, 0x9C, 0x73, 0x0A]), "9C730A");
+        assert_eq!(serial_hex(&[0x01, 0x02]), "0102");
+        assert_eq!(serial_hex(&[0x00]), "0");
+    }
 }
