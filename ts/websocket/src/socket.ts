@@ -236,9 +236,14 @@ const SERVER = 1 << 4
 const UNREF = 1 << 5
 /** The socket holds its share of the keep-alive. */
 const HELD = 1 << 6
+/** Events arriving now wait for the next turn of the event loop (see `#defer`). */
+const DEFER = 1 << 7
 /** The close code (16 bits from here). */
 const CODE_SHIFT = 8
 const BINARY_TYPES: readonly BinaryType[] = ['nodebuffer', 'arraybuffer', 'blob']
+/** Sockets opened in the current batch, and their events since (socket, kind, payload). */
+let deferred: WebSocket[] = []
+let deferredEvents: unknown[] = []
 
 /**
  * Keep-alive for all sockets at once: held while any open socket is ref'd (one HandleRef
@@ -393,6 +398,7 @@ export class WebSocket extends EventEmitter {
     ws.#url = serverUrl(req)
     ws.#x = onClosed
     WebSocket.#attach(ws, h)
+    WebSocket.#defer(ws)
     return ws
   }
 
@@ -625,8 +631,45 @@ export class WebSocket extends EventEmitter {
     return this
   }
 
+  /**
+   * The addon delivers a connection's events in batches, so the messages a peer sends right
+   * after the handshake can arrive in the same batch as the open (or accept). Delivering
+   * them in the same turn would emit them before code awaiting `connect()` or
+   * `once(wss, 'connection')` has resumed to listen. As a browser queues each message as its
+   * own task, a socket's events after its open wait for the next turn of the event loop:
+   * one `setImmediate` for all sockets opened in a batch.
+   */
+  static #defer(ws: WebSocket): void {
+    ws.#bits |= DEFER
+    if (deferred.length === 0) setImmediate(WebSocket.#flushDeferred)
+    deferred.push(ws)
+  }
+
+  static #flushDeferred(this: void): void {
+    const socks = deferred
+    const events = deferredEvents
+    deferred = []
+    deferredEvents = []
+    for (const ws of socks) ws.#bits &= ~DEFER
+    for (let i = 0; i < events.length; i += 3) {
+      try {
+        ;(events[i] as WebSocket).onNativeEvent(events[i + 1] as number, events[i + 2])
+      } catch (err) {
+        // As the bridge does: a throwing listener becomes an uncaughtException, and the
+        // other sockets' events are still delivered.
+        process.nextTick(() => {
+          throw err
+        })
+      }
+    }
+  }
+
   /** @internal */
   onNativeEvent(kind: number, payload: unknown): void {
+    if ((this.#bits & DEFER) !== 0) {
+      deferredEvents.push(this, kind, payload)
+      return
+    }
     switch (kind) {
       case Kind.WS_TEXT:
         WebSocket.#message(this, payload as string, false)
@@ -644,6 +687,7 @@ export class WebSocket extends EventEmitter {
         for (let i = 1; i + 1 < parts.length; i += 2) headers[parts[i].toLowerCase()] = parts[i + 1]
         x.upgradeHeaders = headers
         if ((this.#bits & STATE) === WebSocket.CONNECTING) WebSocket.#setState(this, WebSocket.OPEN)
+        WebSocket.#defer(this)
         this.emit('open', new Event('open'))
         break
       }

@@ -1,6 +1,7 @@
 // The @iocrate/websocket API against real peers: the `ws` package's client and server,
 // node:net raw sockets, our HTTP(S) servers. Protocol conformance (Autobahn case groups)
 // is in conformance-*.test.ts; python interop in interop-python.test.ts.
+import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import * as nodeNet from 'node:net'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -488,6 +489,51 @@ describe('client', () => {
     })()
     expect(err).toBeInstanceOf(WebSocketError)
     expect(err).toMatchObject({ code: 'ERR_WEBSOCKET_CLOSED', closeCode: 1006 })
+  })
+
+  it('messages that arrive with the handshake wait for the code awaiting connect() or the connection event', async () => {
+    // Client side: a raw server answers the upgrade and sends two messages in one write.
+    const raw = nodeNet.createServer((s) => {
+      let head = ''
+      s.on('data', (d: Buffer) => {
+        if (head.includes('\r\n\r\n')) return s.destroy()
+        head += d.toString('latin1')
+        const key = /sec-websocket-key: *(\S+)/i.exec(head)?.[1] ?? ''
+        const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64')
+        const text = (t: string): Buffer => Buffer.concat([Buffer.from([0x81, t.length]), Buffer.from(t)])
+        s.write(
+          Buffer.concat([
+            Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`),
+            text('hi'),
+            text('there'),
+            Buffer.from([0x88, 2, 0x03, 0xe8]),
+          ]),
+        )
+      })
+    })
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r))
+    closers.push(() => new Promise<void>((r) => raw.close(() => r())))
+    const c = await connect(`ws://127.0.0.1:${(raw.address() as { port: number }).port}/`)
+    closers.push(() => c.terminate())
+    const got: unknown[] = []
+    for await (const m of c) got.push(m)
+    expect(got).toEqual(['hi', 'there'])
+
+    // Server side: a raw client sends the upgrade request and a (masked) message in one write.
+    const { wss, port } = await server()
+    const s = nodeNet.connect(port, '127.0.0.1')
+    closers.push(() => void s.destroy())
+    await once(s, 'connect')
+    s.write(
+      Buffer.concat([
+        Buffer.from(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`),
+        Buffer.from([0x81, 0x80 | 5, 0, 0, 0, 0]),
+        Buffer.from('early'),
+      ]),
+    )
+    const [ws] = (await within(once(wss, 'connection'), 5000, 'connection')) as [WebSocket]
+    const [m] = await within(once(ws, 'message'), 5000, 'early message')
+    expect(String(m)).toBe('early')
   })
 
   it('fails cleanly: refused, not a WebSocket server, closed while connecting, aborted, bad arguments', async () => {
