@@ -389,7 +389,7 @@ export class Agent {
         }
       }
       if (stream) {
-        this.#pump(id, stream).catch((err: Error) => {
+        this.#pump(id, stream, length).catch((err: Error) => {
           this.#native.abort(id)
           this.#forget(id)
           p.fail(err)
@@ -398,10 +398,17 @@ export class Agent {
     })
   }
 
-  async #pump(id: number, body: AsyncIterable<Uint8Array | string>): Promise<void> {
+  async #pump(id: number, body: AsyncIterable<Uint8Array | string>, length: number | undefined): Promise<void> {
+    let sent = 0
     for await (const chunk of body) {
       if (!this.#pending.has(id)) return
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+      sent += buf.length
+      // Refused here, before the bytes reach the connection: once the declared bytes are
+      // out, the server may answer before the connection sees the excess.
+      if (length !== undefined && sent > length) {
+        throw new IocrateError('ERR_IOCRATE_HTTP_INVALID_REQUEST', `the request body is longer than its Content-Length (${length} bytes)`)
+      }
       const q = this.#native.write(id, buf)
       if (isErrorInfo(q)) return
       if (q >= 64 * 1024) {
