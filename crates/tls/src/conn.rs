@@ -425,6 +425,37 @@ impl TlsConn {
         self.events.on_close(had_error);
     }
 
+    /// Finishes after `err`. A write that failed because the peer closed or reset the
+    /// connection (EPIPE, ECONNRESET) often has its reason waiting unread: the peer's
+    /// last records, typically an alert ("certificate required"), which the kernel keeps
+    /// queued even after a reset. Those are read first (without waiting), their plaintext
+    /// is delivered, and an alert among them is the error reported.
+    fn finish_io(&self, sock: &Sock, err: NetError, plain: &mut Vec<u8>) {
+        if err.syscall != "write" || !matches!(err.code, "EPIPE" | "ECONNRESET") {
+            return self.finish(Some(err));
+        }
+        let mut err = err;
+        // Bounded: what a peer sent before closing, not a stream.
+        for _ in 0..64 {
+            let buf = match iocrate_net::read_with_scratch(self.read_chunk, |b| sock.try_read_buf(b)) {
+                Ok(buf) if !buf.is_empty() => buf,
+                _ => break,
+            };
+            let mut st = self.st.lock().unwrap();
+            if let Err(e) = record::process_incoming(&mut st.tls, &buf, plain) {
+                err = map_tls_error(&e);
+                break;
+            }
+        }
+        if !plain.is_empty() {
+            let n = plain.len();
+            self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+            let credit = self.flow.take(n);
+            self.events.on_data(std::mem::take(plain), credit);
+        }
+        self.finish(Some(err))
+    }
+
     /// Writes queued ciphertext. `Ok(true)` when the queue is empty.
     fn flush(&self, sock: &Sock) -> Result<bool, NetError> {
         let mut st = self.st.lock().unwrap();
@@ -486,7 +517,7 @@ impl TlsConn {
                 let mut st = self.st.lock().unwrap();
                 if let Some(e) = st.error.take() {
                     drop(st);
-                    return self.finish(Some(e));
+                    return self.finish_io(sock, e, &mut plain);
                 }
                 if st.destroyed {
                     drop(st);
@@ -497,7 +528,7 @@ impl TlsConn {
                     st.tls.send_close_notify();
                     if let Err(e) = self.pump(&mut st, sock) {
                         drop(st);
-                        return self.finish(Some(e));
+                        return self.finish_io(sock, e, &mut plain);
                     }
                 }
                 if st.close_notify_sent && !st.shut && st.out_off >= st.out.len() {
@@ -523,7 +554,7 @@ impl TlsConn {
                 _ = self.wake.notified() => {}
                 r = sock.writable(), if want_write => {
                     if let Err(e) = r.map_err(|e| NetError::io("write", &e)).and_then(|_| self.flush(sock)) {
-                        return self.finish(Some(e));
+                        return self.finish_io(sock, e, &mut plain);
                     }
                 }
                 r = async { if hs_done { self.flow.ready().await; } sock.readable().await }, if !read_done => {
@@ -556,7 +587,7 @@ impl TlsConn {
                                 Ok(d) => d,
                                 Err(e) => {
                                     drop(st);
-                                    return self.finish(Some(e));
+                                    return self.finish_io(sock, e, &mut plain);
                                 }
                             };
                             let hs_done = st.handshake_done;

@@ -138,6 +138,30 @@ fn alert_from_server_is_typed() {
     assert!(e.code == codes::ALERT || e.code == "ECONNRESET", "{e}");
 }
 
+#[test]
+fn alert_that_arrived_before_a_failed_write_is_reported() {
+    // TLS 1.3: our handshake is done before the server checks for a client certificate,
+    // so its alert arrives after `Connect`. Reading is paused, so the alert and the FIN
+    // wait unread; a write then makes the server answer with a reset, and the next one
+    // fails with EPIPE. The error reported is the alert that explains it.
+    let port = free_port();
+    let ca = certs().join("ca.pem");
+    let _peer = s_server(port, "server", &["-Verify", "1", "-CAfile", ca.to_str().unwrap(), "-tls1_3"]);
+    let (conn, rx) = connect(port, ca_opts(), "localhost");
+    conn.pause();
+    assert!(matches!(next(&rx), Ev::Connect));
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..20 {
+        if conn.write(b"x\n").is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let e = expect_error(&rx);
+    assert_eq!(e.code, codes::ALERT, "{e}");
+    assert!(e.message.contains("certificate_required") || e.message.contains("CertificateRequired"), "{e}");
+}
+
 struct Acceptor {
     config: Arc<rustls::ServerConfig>,
     events: Mutex<Sender<(Arc<TlsConn>, Receiver<Ev>)>>,
