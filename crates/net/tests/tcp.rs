@@ -405,3 +405,43 @@ fn destroy_closes_the_descriptor_at_once() {
     assert_eq!(s.read(&mut b).unwrap(), 0);
     drop(conn);
 }
+
+#[test]
+fn a_failed_write_still_delivers_what_the_peer_sent_before_closing() {
+    // Reading is paused, so the peer's last bytes and its FIN wait unread. A write then
+    // makes the peer answer with a reset, and the next one fails (EPIPE): the bytes the
+    // peer sent come first, then the error.
+    let (l, port) = std_listener();
+    let (go, wait) = channel::<()>();
+    let peer = thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        wait.recv().unwrap();
+        s.write_all(b"bye\n").unwrap();
+    });
+    let (conn, rx) = connected(port, StreamOptions::default());
+    conn.pause();
+    // A pause applies from the task's next wait: wake it (set_timeout does) so the read
+    // it was already waiting for is dropped.
+    conn.set_timeout(None);
+    thread::sleep(Duration::from_millis(50));
+    go.send(()).unwrap();
+    peer.join().unwrap();
+    thread::sleep(Duration::from_millis(200));
+    let mut got = Vec::new();
+    let err = 'outer: {
+        for _ in 0..40 {
+            let _ = conn.write(b"x");
+            while let Ok(ev) = rx.recv_timeout(Duration::from_millis(50)) {
+                match ev {
+                    Ev::Data(d, _) => got.extend_from_slice(&d),
+                    Ev::Error(e) => break 'outer e,
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        panic!("no write error");
+    };
+    assert!(matches!(err.code, "EPIPE" | "ECONNRESET"), "{err}");
+    assert_eq!(got, b"bye\n");
+    assert!(matches!(next(&rx), Ev::Close(true)));
+}

@@ -387,6 +387,30 @@ impl TcpConn {
         self.events.on_close(had_error);
     }
 
+    /// Finishes after `err`. When a write failed because the peer closed or reset the
+    /// connection (EPIPE, ECONNRESET), what the peer sent before that may still wait
+    /// unread (the kernel keeps it even after a reset): it is read first, without
+    /// waiting, and delivered, so no byte the peer sent is lost to the write error.
+    fn finish_io(&self, sock: &Sock, err: NetError) {
+        if err.syscall == "write" && matches!(err.code, "EPIPE" | "ECONNRESET") {
+            // Bounded: what a peer sent before closing, not a stream.
+            for _ in 0..64 {
+                match crate::scratch::read_with_scratch(self.read_chunk, |b| sock.try_read_buf(b)) {
+                    Ok(chunk) if !chunk.is_empty() => {
+                        let n = chunk.len();
+                        self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+                        if let Some(chunk) = self.forward_chunk(chunk) {
+                            let credit = self.flow.take(n);
+                            self.events.on_data(chunk, credit);
+                        }
+                    }
+                    _ => break,
+                }
+            }
+        }
+        self.finish(Some(err))
+    }
+
     /// Writes as much of the queue as the kernel takes. `Ok(true)` when the queue is empty.
     fn flush(&self, sock: &Sock) -> Result<bool, NetError> {
         let mut w = self.w.lock().unwrap();
@@ -439,7 +463,7 @@ impl TcpConn {
                 let mut w = self.w.lock().unwrap();
                 if let Some(e) = w.error.take() {
                     drop(w);
-                    return self.finish(Some(e));
+                    return self.finish_io(sock, e);
                 }
                 if w.destroyed {
                     drop(w);
@@ -468,7 +492,7 @@ impl TcpConn {
                 _ = self.wake.notified() => {}
                 r = sock.writable(), if want_write => {
                     if let Err(e) = r.map_err(|e| NetError::io("write", &e)).and_then(|_| self.flush(sock)) {
-                        return self.finish(Some(e));
+                        return self.finish_io(sock, e);
                     }
                 }
                 r = async { self.flow.ready().await; sock.readable().await }, if !read_done => {
