@@ -127,12 +127,17 @@ fn verification_failures_have_clear_codes() {
     assert_eq!(info.authorization_error.as_ref().unwrap().code, codes::CERT_UNTRUSTED);
 }
 
+/// `openssl s_server` that demands a client certificate signed by the test CA.
+fn s_server_requiring_client_cert(version: &str) -> (Peer, u16) {
+    let port = free_port();
+    let ca = certs().join("ca.pem");
+    (s_server(port, "server", &["-Verify", "1", "-CAfile", ca.to_str().unwrap(), version]), port)
+}
+
 #[test]
 fn alert_from_server_is_typed() {
     // s_server requiring a client certificate: we present none, it sends an alert.
-    let port = free_port();
-    let ca = certs().join("ca.pem");
-    let _peer = s_server(port, "server", &["-Verify", "1", "-CAfile", ca.to_str().unwrap(), "-tls1_2"]);
+    let (_peer, port) = s_server_requiring_client_cert("-tls1_2");
     let (_conn, rx) = connect(port, ca_opts(), "localhost");
     let e = expect_error(&rx);
     assert!(e.code == codes::ALERT || e.code == "ECONNRESET", "{e}");
@@ -144,9 +149,7 @@ fn alert_that_arrived_before_a_failed_write_is_reported() {
     // so its alert arrives after `Connect`. Reading is paused, so the alert and the FIN
     // wait unread; a write then makes the server answer with a reset, and the next one
     // fails with EPIPE. The error reported is the alert that explains it.
-    let port = free_port();
-    let ca = certs().join("ca.pem");
-    let _peer = s_server(port, "server", &["-Verify", "1", "-CAfile", ca.to_str().unwrap(), "-tls1_3"]);
+    let (_peer, port) = s_server_requiring_client_cert("-tls1_3");
     let (conn, rx) = connect(port, ca_opts(), "localhost");
     conn.pause();
     assert!(matches!(next(&rx), Ev::Connect));
