@@ -30,6 +30,10 @@ fn address_suffix(address: &Option<String>, port: &Option<u16>) -> String {
 impl NetError {
     /// Wraps an I/O error from `syscall`.
     pub fn io(syscall: &'static str, err: &io::Error) -> Self {
+        // A transport (TLS) hands its typed errors through `io::Error`: keep them as they are.
+        if let Some(inner) = err.get_ref().and_then(|i| i.downcast_ref::<NetError>()) {
+            return inner.clone();
+        }
         NetError {
             code: errno_code(err),
             errno: err.raw_os_error(),
@@ -140,6 +144,13 @@ fn unix_errno_name(n: i32) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_net_error_inside_an_io_error_is_kept() {
+        let typed = NetError::new("ERR_IOCRATE_TLS_ALERT", "read", "received fatal alert: CertificateRequired");
+        let e = io::Error::new(io::ErrorKind::InvalidData, typed.clone());
+        assert_eq!(NetError::io("write", &e), typed);
+    }
 
     #[test]
     fn maps_kinds_and_errnos() {

@@ -78,12 +78,55 @@ impl State {
         }
         Ok(())
     }
+
+    /// The error for a failed socket write: the TLS error that explains it, if one is
+    /// known (see [`salvage`]), else the socket error.
+    fn write_error(&self, e: &io::Error) -> io::Error {
+        match &self.tls_err {
+            Some(t) => tls_io_error(t.clone()),
+            None => clone_io(e),
+        }
+    }
+}
+
+/// After a socket write failed because the peer closed or reset the connection (EPIPE,
+/// ECONNRESET), reads what the peer sent before, without waiting: the kernel keeps it
+/// queued even after a reset. Its plaintext stays for `try_read`, and an alert among it
+/// (TLS 1.3 servers refuse a client certificate after the client's handshake is done:
+/// `certificate_required`) becomes the error that writes report.
+fn salvage(sock: &Sock, st: &mut State) {
+    let peer_gone = st
+        .write_err
+        .as_ref()
+        .is_some_and(|e| matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset));
+    if !peer_gone || st.tls_err.is_some() || st.eof {
+        return;
+    }
+    // Bounded: what a peer sent before closing, not a stream.
+    for _ in 0..64 {
+        let buf = match iocrate_net::read_with_scratch(READ_CHUNK, |b| sock.try_read_buf(b)) {
+            Ok(buf) if !buf.is_empty() => buf,
+            _ => return,
+        };
+        match record::process_incoming(&mut st.tls, &buf, &mut st.plain) {
+            Ok(inc) if inc.peer_closed => {
+                st.eof = true;
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                st.tls_err = Some(map_tls_error(&e));
+                return;
+            }
+        }
+    }
 }
 
 /// Moves everything rustls wants to send to the socket or the queue. Socket errors are
 /// recorded in `write_err`.
 fn pump(sock: &Sock, st: &mut State) {
     let State { tls, out, out_off, write_err, .. } = st;
+    let failed_before = write_err.is_some();
     while tls.wants_write() && write_err.is_none() {
         let mut o = Out { sock, out, out_off, err: write_err };
         match tls.write_tls(&mut o) {
@@ -92,6 +135,9 @@ fn pump(sock: &Sock, st: &mut State) {
             Err(e) => *write_err = Some(e),
         }
     }
+    if !failed_before && st.write_err.is_some() {
+        salvage(sock, st);
+    }
 }
 
 /// Writes queued ciphertext (also after a TLS error: the alert is queued there).
@@ -99,7 +145,7 @@ fn pump(sock: &Sock, st: &mut State) {
 /// recorded and returned.
 fn flush_out(sock: &Sock, st: &mut State) -> io::Result<bool> {
     if let Some(e) = &st.write_err {
-        return Err(clone_io(e));
+        return Err(st.write_error(e));
     }
     while st.out_off < st.out.len() {
         match sock.try_write(&st.out[st.out_off..]) {
@@ -107,7 +153,8 @@ fn flush_out(sock: &Sock, st: &mut State) -> io::Result<bool> {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
             Err(e) => {
                 st.write_err = Some(clone_io(&e));
-                return Err(e);
+                salvage(sock, st);
+                return Err(st.write_error(&e));
             }
         }
     }
@@ -225,7 +272,10 @@ impl TlsTransport {
             let (want_read, want_write) = {
                 let mut st = self.lock();
                 pump(&self.sock, &mut st);
-                let flushed = flush_out(&self.sock, &mut st).map_err(|e| NetError::io("write", &e))?;
+                let flushed = flush_out(&self.sock, &mut st).map_err(|e| match tls_error_of(&e) {
+                    Some(t) => t.clone(),
+                    None => NetError::io("write", &e),
+                })?;
                 let handshaking = st.tls.is_handshaking();
                 if !handshaking && flushed {
                     return Ok(());

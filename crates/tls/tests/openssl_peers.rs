@@ -127,13 +127,6 @@ fn verification_failures_have_clear_codes() {
     assert_eq!(info.authorization_error.as_ref().unwrap().code, codes::CERT_UNTRUSTED);
 }
 
-/// `openssl s_server` that demands a client certificate signed by the test CA.
-fn s_server_requiring_client_cert(version: &str) -> (Peer, u16) {
-    let port = free_port();
-    let ca = certs().join("ca.pem");
-    (s_server(port, "server", &["-Verify", "1", "-CAfile", ca.to_str().unwrap(), version]), port)
-}
-
 #[test]
 fn alert_from_server_is_typed() {
     // s_server requiring a client certificate: we present none, it sends an alert.

@@ -177,6 +177,33 @@ async fn server_against_s_client() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_write_reports_the_alert_that_preceded_it() {
+    // TLS 1.3: the server refuses our (missing) certificate after our handshake is done.
+    // Nothing reads, so its alert and FIN wait unread; a write makes it answer with a
+    // reset and a later one fails (EPIPE). The error is the alert, as a TLS error.
+    let (_peer, port) = s_server_requiring_client_cert("-tls1_3");
+    let setup = client_config(&ca_opts()).unwrap();
+    let t = TlsTransport::connect(connect_sock(port).await, &setup, "localhost", T).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut err = None;
+    for _ in 0..40 {
+        match t.try_write(b"x\n").and_then(|_| Transport::flush(&t)) {
+            Ok(()) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    let e = err.expect("a write fails once the server is gone");
+    assert_eq!(code_of(&e), codes::ALERT, "{e}");
+    // Later writes and reads report the same.
+    assert_eq!(code_of(&t.try_write(b"y").unwrap_err()), codes::ALERT);
+    assert_eq!(code_of(&t.try_read(&mut Vec::new()).unwrap_err()), codes::ALERT);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_against_s_server() {
     for (flag, want) in [("-tls1_2", "TLSv1.2"), ("-tls1_3", "TLSv1.3")] {
         let port = free_port();

@@ -67,6 +67,14 @@ pub fn s_server(port: u16, cert: &str, extra: &[&str]) -> Peer {
     Peer(child)
 }
 
+/// `openssl s_server` that demands a client certificate signed by the test CA.
+#[allow(dead_code)] // not every test binary uses every helper
+pub fn s_server_requiring_client_cert(version: &str) -> (Peer, u16) {
+    let port = free_port();
+    let ca = certs().join("ca.pem");
+    (s_server(port, "server", &["-Verify", "1", "-CAfile", ca.to_str().unwrap(), version]), port)
+}
+
 pub fn ca_opts() -> ClientOptions {
     ClientOptions { ca: Some(vec![read("ca.pem")]), ..Default::default() }
 }
