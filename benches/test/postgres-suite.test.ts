@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Child, Unavailable, sleep } from '../lib/proc.mjs';
 import { computeRatios } from '../lib/report.mjs';
+import { expectLatencySummary } from './latency-expect.js';
 import {
   IMPLS,
   NAMES,
@@ -84,12 +85,7 @@ describe.skipIf(!hasServer)('postgres bench clients against the suite server', (
           expect(fin.errors).toBe(0);
           expect(fin.ops).toBeGreaterThanOrEqual(s.ops);
           expect(s.ops).toBeGreaterThan(50);
-          const lat = s.latencyMs;
-          expect(lat.n).toBeGreaterThan(0);
-          expect(lat.p50).toBeGreaterThan(0);
-          expect(lat.p50).toBeLessThanOrEqual(lat.p90);
-          expect(lat.p90).toBeLessThanOrEqual(lat.p99);
-          expect(lat.p99).toBeLessThanOrEqual(lat.max);
+          expectLatencySummary(s.latencyMs);
         } finally {
           await c.stop();
         }
