@@ -20,7 +20,7 @@
 // COPY text and INSERT values are generated before the ready line (100 chunks / batches, reused in turn), so the
 // client CPU of a run is the library's work, not the generator's. The ready line carries the backend's pid
 // (`backendPid`) and `how` (what the library does for this workload).
-import { childArgs, emit, serveCommands } from '../lib/child.mjs';
+import { LoadTally, childArgs, emit, serveCommands } from '../lib/child.mjs';
 import { LatencyHistogram } from '../lib/latency.mjs';
 
 const a = childArgs();
@@ -247,28 +247,21 @@ async function makeClient() {
   throw new Error(`unknown impl ${impl}`);
 }
 
-let ops = 0;
-let errors = 0;
-let lastError;
-let stopping = false;
-const fail = (what) => {
-  errors++;
-  lastError = String(what?.message ?? what).slice(0, 160);
-};
+const tally = new LoadTally();
 
 let seq = 0;
 async function caller(c, id) {
   let i = id * 1000;
-  while (!stopping) {
+  while (!tally.stopping) {
     const timed = ++seq % latencyEvery === 0;
     const t0 = timed ? performance.now() : 0;
     try {
       const n = await c.select(i);
       if (timed) hist.record(performance.now() - t0);
-      if (n === i) ops++;
-      else fail(`select ${i} answered ${JSON.stringify(n)}`);
+      if (n === i) tally.ops++;
+      else tally.fail(`select ${i} answered ${JSON.stringify(n)}`);
     } catch (err) {
-      fail(err);
+      tally.fail(err);
     }
     i = (i + 1) % 1_000_000_000;
   }
@@ -330,24 +323,7 @@ try {
     const n = await c.select(42);
     if (n !== 42) throw new Error(`select 42 answered ${JSON.stringify(n)}`);
     const all = Promise.all(Array.from({ length: callers }, (_, id) => caller(c, id)));
-    serveCommands(
-      {
-        sample: (cmd) => {
-          const s = { ops, errors, t: performance.now(), ...(lastError ? { lastError } : {}) };
-          if (cmd.latency) s.latencyMs = hist.take();
-          else hist.reset();
-          return s;
-        },
-        stop: async () => {
-          stopping = true;
-          await all;
-          return { ops, errors, ...(lastError ? { lastError } : {}) };
-        },
-      },
-      () => {
-        stopping = true;
-      },
-    );
+    tally.serve(hist, all);
   } else {
     serveCommands({ run: (cmd) => runOnce(c, Number(cmd.rows)), close: async () => (await c.close(), { closed: true }) });
   }

@@ -15,7 +15,7 @@
 // "latencyMs": { n, avg, p50, p90, p99, max } of the commands (calls) or pipelines (pipeline mode) completed since
 // the previous sample (computed after `t` and `ops` are read; a sample without it just resets the histogram);
 // {"cmd":"stop"} stops the callers, waits for the commands in flight and answers the final {"ops","errors"}.
-import { childArgs, emit, serveCommands } from '../lib/child.mjs';
+import { LoadTally, childArgs, emit } from '../lib/child.mjs';
 import { LatencyHistogram } from '../lib/latency.mjs';
 
 const a = childArgs();
@@ -98,14 +98,7 @@ async function makeClient() {
   throw new Error(`unknown impl ${impl}`);
 }
 
-let ops = 0;
-let errors = 0;
-let lastError;
-let stopping = false;
-const fail = (what) => {
-  errors++;
-  lastError = String(what?.message ?? what).slice(0, 160);
-};
+const tally = new LoadTally();
 
 let seq = 0;
 /**
@@ -114,7 +107,7 @@ let seq = 0;
  */
 async function caller(c, id) {
   let i = id * 2 * 37; // callers start on different keys
-  while (!stopping) {
+  while (!tally.stopping) {
     const k = KEYS[(i >> 1) % NKEYS];
     const set = (i & 1) === 0;
     const timed = ++seq % latencyEvery === 0;
@@ -122,10 +115,10 @@ async function caller(c, id) {
     try {
       const v = set ? await c.set(k, VALUE) : await c.get(k);
       if (timed) hist.record(performance.now() - t0);
-      if (v === (set ? 'OK' : VALUE)) ops++;
-      else fail(`${set ? 'SET' : 'GET'} ${k} answered ${JSON.stringify(v)}`);
+      if (v === (set ? 'OK' : VALUE)) tally.ops++;
+      else tally.fail(`${set ? 'SET' : 'GET'} ${k} answered ${JSON.stringify(v)}`);
     } catch (err) {
-      fail(err);
+      tally.fail(err);
     }
     i++;
   }
@@ -135,7 +128,7 @@ async function caller(c, id) {
 async function pipeliner(c) {
   const groups = [];
   for (let s = 0; s < NKEYS; s += batch) groups.push(Array.from({ length: batch }, (_, j) => KEYS[(s + j) % NKEYS]));
-  for (let n = 0; !stopping; n++) {
+  for (let n = 0; !tally.stopping; n++) {
     const keys = groups[(n >> 1) % groups.length];
     const cmd = (n & 1) === 0 ? 'set' : 'get';
     const want = cmd === 'set' ? 'OK' : VALUE;
@@ -143,14 +136,13 @@ async function pipeliner(c) {
     try {
       const res = await c.pipe(cmd, keys);
       hist.record(performance.now() - t0);
-      if (res.length !== keys.length) fail(`pipeline of ${keys.length} answered ${res.length} replies`);
+      if (res.length !== keys.length) tally.fail(`pipeline of ${keys.length} answered ${res.length} replies`);
       for (const v of res) {
-        if (v === want) ops++;
-        else fail(v instanceof Error ? v : `${cmd.toUpperCase()} in a pipeline answered ${JSON.stringify(v)}`);
+        if (v === want) tally.ops++;
+        else tally.fail(v instanceof Error ? v : `${cmd.toUpperCase()} in a pipeline answered ${JSON.stringify(v)}`);
       }
     } catch (err) {
-      errors += keys.length;
-      lastError = String(err?.message ?? err).slice(0, 160);
+      tally.fail(err, keys.length);
     }
   }
 }
@@ -167,24 +159,7 @@ try {
   if (got !== VALUE) throw new Error(`GET ${KEYS[0]} answered ${JSON.stringify(got)}, want ${JSON.stringify(VALUE)}`);
   const loops = mode === 'calls' ? Array.from({ length: callers }, (_, id) => caller(c, id)) : [pipeliner(c)];
   const all = Promise.all(loops);
-  serveCommands(
-    {
-      sample: (cmd) => {
-        const s = { ops, errors, t: performance.now(), ...(lastError ? { lastError } : {}) };
-        if (cmd.latency) s.latencyMs = hist.take();
-        else hist.reset();
-        return s;
-      },
-      stop: async () => {
-        stopping = true;
-        await all;
-        return { ops, errors, ...(lastError ? { lastError } : {}) };
-      },
-    },
-    () => {
-      stopping = true;
-    },
-  );
+  tally.serve(hist, all);
   emit({ ready: true, impl, mode, callers, batch, latencyEvery, protocol: resp ? Number(resp) : null, setupOps: KEYS.length + 1 });
 } catch (err) {
   const msg = err instanceof Skip ? err.message : `${impl} client: ${String(err?.message ?? err).split('\n')[0]}`;

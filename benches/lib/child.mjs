@@ -68,3 +68,50 @@ export function unavailable(err) {
   emit({ ready: false, error: msg });
   process.exit(0);
 }
+
+/**
+ * What a closed-loop load client counts: answered operations, errors (the last one kept for the report) and
+ * whether its callers should stop. `serve(hist, all)` answers the suite's commands: `sample` →
+ * `{ops, errors, t}` (+ `latencyMs` from `hist` with `"latency": true`; otherwise `hist` is reset), `stop` → stops,
+ * waits for `all` (the callers' promise) and answers the final `{ops, errors}`.
+ */
+export class LoadTally {
+  ops = 0;
+  errors = 0;
+  /** @type {string | undefined} */
+  lastError = undefined;
+  stopping = false;
+
+  /** Counts `n` failed operations; `what` (an error or a description) becomes the last error. */
+  fail(what, n = 1) {
+    this.errors += n;
+    this.lastError = String(what?.message ?? what).slice(0, 160);
+  }
+
+  /** `{ops, errors}`, with `lastError` if there was one. */
+  counts() {
+    return { ops: this.ops, errors: this.errors, ...(this.lastError ? { lastError: this.lastError } : {}) };
+  }
+
+  /** Serves `sample` and `stop` (see the class) until stdin closes. */
+  serve(hist, all) {
+    serveCommands(
+      {
+        sample: (cmd) => {
+          const s = { ...this.counts(), t: performance.now() };
+          if (cmd.latency) s.latencyMs = hist.take();
+          else hist.reset();
+          return s;
+        },
+        stop: async () => {
+          this.stopping = true;
+          await all;
+          return this.counts();
+        },
+      },
+      () => {
+        this.stopping = true;
+      },
+    );
+  }
+}

@@ -49,6 +49,12 @@ impl NetError {
         NetError { code, errno: None, syscall, message: message.into(), address: None, port: None }
     }
 
+    /// A write that failed because the peer closed or reset the connection (EPIPE,
+    /// ECONNRESET): what the peer sent before may still be queued, unread.
+    pub fn is_write_to_closed_peer(&self) -> bool {
+        self.syscall == "write" && matches!(self.code, "EPIPE" | "ECONNRESET")
+    }
+
     /// Attaches the address involved.
     pub fn at(mut self, address: impl Into<String>, port: u16) -> Self {
         self.address = Some(address.into());
@@ -150,6 +156,9 @@ mod tests {
         let typed = NetError::new("ERR_IOCRATE_TLS_ALERT", "read", "received fatal alert: CertificateRequired");
         let e = io::Error::new(io::ErrorKind::InvalidData, typed.clone());
         assert_eq!(NetError::io("write", &e), typed);
+        assert!(!typed.is_write_to_closed_peer());
+        assert!(NetError::io("write", &io::Error::from_raw_os_error(32)).is_write_to_closed_peer());
+        assert!(!NetError::io("read", &io::Error::from_raw_os_error(104)).is_write_to_closed_peer());
     }
 
     #[test]

@@ -431,7 +431,7 @@ impl TlsConn {
     /// queued even after a reset. Those are read first (without waiting), their plaintext
     /// is delivered, and an alert among them is the error reported.
     fn finish_io(&self, sock: &Sock, err: NetError, plain: &mut Vec<u8>) {
-        if err.syscall != "write" || !matches!(err.code, "EPIPE" | "ECONNRESET") {
+        if !err.is_write_to_closed_peer() {
             return self.finish(Some(err));
         }
         let mut err = err;

@@ -392,7 +392,7 @@ impl TcpConn {
     /// unread (the kernel keeps it even after a reset): it is read first, without
     /// waiting, and delivered, so no byte the peer sent is lost to the write error.
     fn finish_io(&self, sock: &Sock, err: NetError) {
-        if err.syscall == "write" && matches!(err.code, "EPIPE" | "ECONNRESET") {
+        if err.is_write_to_closed_peer() {
             // Bounded: what a peer sent before closing, not a stream.
             for _ in 0..64 {
                 match crate::scratch::read_with_scratch(self.read_chunk, |b| sock.try_read_buf(b)) {
